@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Runs every WasmForge test and ends with one summary line.
+
+Suites:
+  * C unit tests (cmocka): every tests/unit/**/test_*.c, built twice - the
+    plain build (build/) and the sanitizer build (build-san/, ASan+UBSan) -
+    and run with TAP output so that each case is counted.
+  * Python suites (stdlib unittest): every tests/**/test_*.py outside
+    tests/unit; they start the real binaries themselves. They run against the
+    plain build, then again against the sanitizer build when WF_TEST_SAN=1
+    (the default in CI).
+
+Environment: WF_TEST_FILTER=substr runs only suites whose path contains it.
+The last line is "N passed, N failed, N skipped".
+"""
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FILTER = os.environ.get("WF_TEST_FILTER", "")
+JOBS = str(os.cpu_count() or 2)
+
+totals = {"passed": 0, "failed": 0, "skipped": 0}
+failures = []
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+def make(*args):
+    cmd = ["make", "--no-print-directory", "-C", ROOT, "-j" + JOBS, *args]
+    say("$ " + " ".join(cmd[1:]))
+    return subprocess.run(cmd).returncode == 0
+
+
+def run_unit(build):
+    bindir = os.path.join(ROOT, build, "tests")
+    for dirpath, _, files in sorted(os.walk(bindir)):
+        for f in sorted(files):
+            path = os.path.join(dirpath, f)
+            if not f.startswith("test_") or not os.access(path, os.X_OK):
+                continue
+            if FILTER and FILTER not in path:
+                continue
+            name = os.path.relpath(path, ROOT)
+            env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
+            t0 = time.monotonic()
+            p = subprocess.run([path], cwd=ROOT, env=env, capture_output=True, text=True)
+            ok = bad = 0
+            for line in p.stdout.splitlines():
+                if line.startswith("ok "):
+                    ok += 1
+                elif line.startswith("not ok "):
+                    bad += 1
+                    failures.append(f"{name}: {line}")
+            if p.returncode != 0 and bad == 0:
+                bad = 1
+                failures.append(f"{name}: exit {p.returncode}")
+            if bad:
+                sys.stdout.write(p.stdout + p.stderr)
+            totals["passed"] += ok
+            totals["failed"] += bad
+            say(f"unit {name}: {ok} passed, {bad} failed ({time.monotonic() - t0:.1f}s)")
+
+
+class Counter(unittest.TextTestResult):
+    pass
+
+
+def run_python(build):
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for dirpath, dirs, files in sorted(os.walk(os.path.join(ROOT, "tests"))):
+        dirs[:] = sorted(d for d in dirs if d not in ("unit", "__pycache__", "fuzz"))
+        for f in sorted(files):
+            if not (f.startswith("test_") and f.endswith(".py")):
+                continue
+            path = os.path.join(dirpath, f)
+            if FILTER and FILTER not in path:
+                continue
+            sys.path.insert(0, dirpath)
+            sys.path.insert(0, os.path.join(ROOT, "tests"))
+            suite.addTests(loader.discover(dirpath, pattern=f, top_level_dir=dirpath))
+    if suite.countTestCases() == 0:
+        return
+    os.environ["WF_BUILD"] = os.path.join(ROOT, build)
+    say(f"python suites against {build}/ ({suite.countTestCases()} tests)")
+    res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    bad = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+    skipped = len(res.skipped)
+    totals["failed"] += bad
+    totals["skipped"] += skipped
+    totals["passed"] += res.testsRun - bad - skipped
+    for t, _ in res.failures + res.errors:
+        failures.append(f"{build}: {t.id()}")
+
+
+def main():
+    os.chdir(ROOT)
+    san = os.environ.get("WF_TEST_SAN", "1" if os.environ.get("CI") else "1") == "1"
+    builds = ["build"] + (["build-san"] if san else [])
+    for build in builds:
+        extra = ["SAN=1"] if build == "build-san" else []
+        if not make(*extra, "all", "test-unit-bins"):
+            totals["failed"] += 1
+            failures.append(f"{build}: build failed")
+            continue
+        run_unit(build)
+    for build in builds:
+        if not os.path.exists(os.path.join(ROOT, build, "wasmforge")):
+            continue
+        if build == "build-san":
+            os.environ["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99"
+            os.environ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+        run_python(build)
+    if failures:
+        say("\nFailures:")
+        for f in failures:
+            say("  " + f)
+    say(f"\n{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+    return 1 if totals["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
