@@ -1,0 +1,71 @@
+/* config.h - WasmForge configuration: the environment, then `.env`.
+ *
+ * Every key of SPEC §2 and the original's .env. The environment wins over
+ * `.env`. A bad value is an error that names the key and says what is
+ * accepted; the server exits with code 2 on it. */
+#ifndef WF_CONFIG_H
+#define WF_CONFIG_H
+
+#include <stddef.h>
+
+enum wf_db_kind { WF_DB_SQLITE, WF_DB_POSTGRES };
+enum wf_sandbox_kind { WF_SANDBOX_WASM, WF_SANDBOX_NATIVE };
+
+typedef struct wf_config {
+    char *host;               /* HOST, "127.0.0.1" */
+    int port;                 /* PORT, 8000; 0 = any free port (tests) */
+    char *data_dir;           /* DATA_DIR, "./data" */
+
+    enum wf_db_kind db_kind;  /* from DATABASE_URL, else DB_HOST set => postgres */
+    char *sqlite_path;        /* sqlite: file path ("<data_dir>/wasmforge.db") */
+    char *pg_conninfo;        /* postgres: libpq conninfo or URL (holds secrets: never log) */
+    char *db_ssl_cert;        /* DB_SSL_CERT: CA file; TLS verify-full when set */
+
+    char *ollama_base_url;    /* OLLAMA_BASE_URL, no trailing slash */
+    char **allowed_models;    /* ALLOWED_MODELS, NULL-terminated; empty = all */
+    size_t allowed_models_n;
+
+    char *sdk_path;           /* SDK_PATH or NULL (built-in SDK) */
+    int max_execution_time;   /* seconds, MAX_EXECUTION_TIME, 120 */
+    int max_prompt_length;    /* characters, MAX_PROMPT_LENGTH, 4000 */
+    int max_ai_calls;         /* MAX_AI_CALLS_PER_EXECUTION, 10 */
+    enum wf_sandbox_kind sandbox; /* USE_WASMEDGE / SANDBOX */
+    char *wasm_python_path;   /* WASM_PYTHON_PATH or NULL (built-in) */
+    char *wasm_python_dir;    /* WASM_PYTHON_DIR or NULL (built-in) */
+    int max_memory_mb;        /* MAX_MEMORY_MB, 256 */
+    size_t max_output_bytes;  /* MAX_OUTPUT_BYTES, 1 MiB */
+    size_t max_input_bytes;   /* MAX_INPUT_BYTES, 1 MiB */
+    size_t max_plugin_bytes;  /* MAX_PLUGIN_BYTES, 1 MiB */
+    int max_concurrent_runs;  /* MAX_CONCURRENT_RUNS, sized to the machine */
+    int max_queued_runs;      /* MAX_QUEUED_RUNS, the bounded wait queue, 1000 */
+    char *api_token;          /* API_TOKEN or NULL (secret: never log) */
+    char *cors_origins;       /* CORS_ORIGINS, "*" */
+    int log_level;            /* LOG_LEVEL as enum wf_log_level */
+    int log_json;             /* LOG_FORMAT=json */
+    char *web_dir;            /* WEB_DIR or NULL (the web/ folder beside the binary) */
+    int shutdown_grace;       /* SHUTDOWN_GRACE seconds for in-flight runs, 30 */
+    int http_threads;         /* HTTP_THREADS, number of cores */
+} wf_config;
+
+/* A lookup function for keys: returns the value or NULL. Lets tests feed
+ * their own environment; wf_config_getenv reads the process environment. */
+typedef const char *(*wf_config_lookup_fn)(void *ctx, const char *key);
+const char *wf_config_getenv(void *ctx, const char *key);
+
+/* Load: keys from `lookup` first, then from the dotenv file at `dotenv_path`
+ * (may be NULL or missing). On error returns WF_EINVAL and writes a message
+ * naming the key into err. The result is owned by the caller:
+ * wf_config_free() (safe on a zeroed or partly loaded config). */
+int wf_config_load(wf_config *cfg, wf_config_lookup_fn lookup, void *ctx,
+                   const char *dotenv_path, char *err, size_t errlen);
+void wf_config_free(wf_config *cfg);
+
+/* Is `model` in ALLOWED_MODELS (exact name)? True for any model when the
+ * list is empty. */
+int wf_config_model_allowed(const wf_config *cfg, const char *model);
+
+/* Human-readable summary of the configuration with secrets masked, one key
+ * a line, into `out`. Used by `wasmforge check`. */
+void wf_config_describe(const wf_config *cfg, char *out, size_t outlen);
+
+#endif

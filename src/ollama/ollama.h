@@ -1,0 +1,48 @@
+/* ollama.h - client for Ollama's HTTP API (libcurl).
+ *
+ * Blocking calls with a timeout each; thread-safe (a handle may be used by
+ * many threads at once). Documented API: GET /api/version, GET /api/tags,
+ * POST /api/show, POST /api/generate, POST /api/chat. Ollama's error bodies
+ * {"error": "..."} become the error text. Returns WF_EUNAVAIL when Ollama
+ * cannot be reached, WF_ETIMEOUT on a timeout, WF_EPROTO on an answer that
+ * is not what the API documents, WF_ENOTFOUND on 404 (unknown model). */
+#ifndef WF_OLLAMA_H
+#define WF_OLLAMA_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct wf_ollama wf_ollama;
+
+/* base_url like "http://localhost:11434" (copied). */
+int wf_ollama_new(const char *base_url, wf_ollama **out);
+void wf_ollama_free(wf_ollama *ol);
+const char *wf_ollama_base_url(const wf_ollama *ol);
+
+/* GET /api/version: *version is malloc'd, caller frees. */
+int wf_ollama_version(wf_ollama *ol, int timeout_ms, char **version,
+                      char *err, size_t errlen);
+
+/* GET /api/tags: *models is a new reference to the "models" array as
+ * Ollama sent it (objects with name, size, details{family,
+ * parameter_size, quantization_level, families}, ...). */
+int wf_ollama_tags(wf_ollama *ol, int timeout_ms, json_t **models,
+                   char *err, size_t errlen);
+
+/* POST /api/show {"model": name}: *info is a new reference to the answer. */
+int wf_ollama_show(wf_ollama *ol, const char *model, int timeout_ms,
+                   json_t **info, char *err, size_t errlen);
+
+/* One completion. With system == NULL: POST /api/generate; otherwise
+ * POST /api/chat with a system and a user message. options may be NULL
+ * (a JSON object passed through). Streams and assembles the answer; an
+ * error object inside the stream is an error. *answer is malloc'd. */
+int wf_ollama_generate(wf_ollama *ol, const char *model, const char *prompt,
+                       const char *system, json_t *options, int timeout_ms,
+                       char **answer, char *err, size_t errlen);
+
+/* The model type the API reports ("text", "code", "embedding", "vision")
+ * from a /api/tags entry and, when available, its /api/show answer. */
+const char *wf_ollama_model_type(json_t *tag_entry, json_t *show_info);
+
+#endif

@@ -1,0 +1,76 @@
+/* runs.h - plugin runs: the supervisor the HTTP layer calls.
+ *
+ * A run's life (see runs/ for the functions that make each move):
+ *   queued --(worker picks it)--> running --> ok | plugin_error | timeout
+ *          | memory_limit | sandbox_violation | runtime_error
+ * A full queue refuses the submission (WF_EFULL -> HTTP 429). The caller
+ * never blocks: the result arrives through a callback, so an HTTP
+ * connection can be suspended while a run waits on AI answers. Every
+ * finished run is recorded in the store (when one is given). */
+#ifndef WF_RUNS_H
+#define WF_RUNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "ollama/ollama.h"
+#include "store/store.h"
+
+typedef struct wf_runs wf_runs;
+
+/* The run result of SPEC §3. Strings owned by the runs module; valid only
+ * during the callback (copy what you keep). */
+typedef struct wf_run_result {
+    const char *run_id;
+    const char *plugin;
+    int version;
+    int success;
+    const char *output;
+    const char *error;       /* NULL when none */
+    const char *error_type;  /* NULL or one of the SPEC's error types */
+    const char *result_json; /* NULL when the plugin sent no JSON value */
+    const char *logs;
+    int ai_calls;
+    int64_t duration_ms;
+    const char *started_at;
+} wf_run_result;
+
+/* Called exactly once per accepted submission, from a runs thread. */
+typedef void (*wf_run_done_fn)(void *ctx, const wf_run_result *res);
+
+/* store may be NULL (the `wasmforge run` command records nothing). */
+int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama,
+                wf_runs **out, char *err, size_t errlen);
+
+/* Stop accepting, wait up to grace_s seconds for queued and running runs,
+ * cut the rest short (recorded as such), free everything. */
+void wf_runs_free(wf_runs *runs, int grace_s);
+
+/* Submit a run of `plugin` (name, version and code are read; copied) with
+ * input. 0 = accepted (done will be called), WF_EFULL = queue full,
+ * WF_EUNAVAIL = the sandbox cannot run. */
+int wf_runs_submit(wf_runs *runs, const wf_plugin *plugin,
+                   const char *input, size_t input_len,
+                   wf_run_done_fn done, void *ctx);
+
+/* Compile `code` in the sandbox without running it. 0 = compiles;
+ * WF_EINVAL = syntax error, *line / *col (1-based) and msg set;
+ * WF_EUNAVAIL = the sandbox cannot run. Blocks (briefly). */
+int wf_runs_check_syntax(wf_runs *runs, const char *code, size_t len,
+                         int *line, int *col, char *msg, size_t msglen);
+
+/* "wasm" or "native". */
+const char *wf_runs_sandbox_name(const wf_runs *runs);
+
+/* For /health and /metrics. */
+typedef struct wf_runs_stats {
+    int queued;
+    int running;
+    int capacity;            /* MAX_CONCURRENT_RUNS */
+    double sandbox_start_ms; /* last measured sandbox start time */
+    int sandbox_ok;          /* 1 when the sandbox can run plugins */
+} wf_runs_stats;
+void wf_runs_get_stats(wf_runs *runs, wf_runs_stats *out);
+
+#endif

@@ -1,0 +1,106 @@
+/* store.h - the plugin and run store: one interface, two back ends.
+ *
+ * SQLite (WAL; the embedded default) and PostgreSQL (libpq). The schema is
+ * created and migrated by wf_store_open, versioned in a `schema_version`
+ * table. Every write is one transaction. All functions are thread-safe
+ * (HTTP worker threads and run workers call them concurrently); the back
+ * ends keep a connection per thread or a pool.
+ *
+ * Errors: WF_ENOTFOUND (no such plugin/run), WF_EUNAVAIL (database
+ * unreachable: the caller answers 503; the store reconnects by itself on a
+ * later call), WF_EINVAL, WF_ENOMEM.
+ *
+ * Ownership: records filled by the store are owned by the caller and freed
+ * with wf_plugin_clear / wf_plugins_free / wf_run_record_clear /
+ * wf_run_records_free. Input records are borrowed. */
+#ifndef WF_STORE_H
+#define WF_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+typedef struct wf_store wf_store;
+
+/* A plugin as stored (its current version). Timestamps are ISO 8601 UTC
+ * strings with milliseconds, e.g. "2026-11-25T13:01:55.123Z". */
+typedef struct wf_plugin {
+    char *name;
+    char *code;          /* NULL in lists */
+    char *description;   /* "" when none */
+    char *input_type;    /* "text" | "json" | "file" */
+    char *input_hint;    /* "" when none */
+    int calls;           /* number of `call_ai(` in the code, at least 1 */
+    int version;         /* 1, 2, ... bumped by every upload of the same name */
+    int64_t size_bytes;  /* length of code in bytes */
+    char *sha256;        /* hex digest of code */
+    char *created_at;    /* first upload of this name */
+    char *updated_at;    /* this version's upload */
+} wf_plugin;
+
+/* A run record: a run result plus its input (SPEC §3 "Run result"). */
+typedef struct wf_run_record {
+    char *run_id;        /* UUID v4 text */
+    char *plugin;
+    int version;
+    int success;
+    char *output;        /* stdout, already capped */
+    char *error;         /* NULL when none */
+    char *error_type;    /* NULL, "plugin_error", "timeout", "sandbox_violation", "runtime_error", "memory_limit" */
+    char *result_json;   /* JSON text of the last send_output value, or NULL */
+    char *logs;          /* stderr, already capped */
+    char *input_data;    /* capped input */
+    int ai_calls;
+    int64_t duration_ms;
+    char *started_at;
+} wf_run_record;
+
+/* Open (and create or migrate) the store the configuration names. On error
+ * err says what failed in words for a person, without secrets. */
+int wf_store_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
+void wf_store_close(wf_store *st);
+
+/* "sqlite" or "postgresql". */
+const char *wf_store_kind(const wf_store *st);
+
+/* A cheap round trip: 0 when the database answers, WF_EUNAVAIL otherwise. */
+int wf_store_ping(wf_store *st);
+
+/* Store a new version of a plugin: name, code, description, input_type,
+ * input_hint and calls are read from `in`; version, sha256, size and
+ * timestamps are computed. The whole record as stored is returned in `out`
+ * (may be NULL). Same name again = new version, earlier ones kept. */
+int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out);
+
+/* The current version of a plugin, with code. WF_ENOTFOUND when absent. */
+int wf_store_plugin_get(wf_store *st, const char *name, wf_plugin *out);
+
+/* Delete a plugin and all its versions (run records stay). WF_ENOTFOUND. */
+int wf_store_plugin_delete(wf_store *st, const char *name);
+
+/* Current versions, newest (updated_at) first, without code. limit < 0
+ * means all. *out is an array of *n records. */
+int wf_store_plugin_list(wf_store *st, int limit, int offset, wf_plugin **out, size_t *n);
+
+/* A value that changes whenever any plugin is put or deleted, by this or
+ * any other server sharing the database: lets callers cache derived data
+ * (such as the list's JSON) and check it with one cheap query. */
+int wf_store_plugins_revision(wf_store *st, int64_t *rev);
+
+/* Record a finished run (one transaction). */
+int wf_store_run_put(wf_store *st, const wf_run_record *rec);
+
+/* One run by id. WF_ENOTFOUND. */
+int wf_store_run_get(wf_store *st, const char *run_id, wf_run_record *out);
+
+/* Runs newest first, optionally of one plugin (NULL = all); limit >= 1. */
+int wf_store_run_list(wf_store *st, const char *plugin, int limit, int offset,
+                      wf_run_record **out, size_t *n);
+
+void wf_plugin_clear(wf_plugin *p);
+void wf_plugins_free(wf_plugin *list, size_t n);
+void wf_run_record_clear(wf_run_record *r);
+void wf_run_records_free(wf_run_record *list, size_t n);
+
+#endif
