@@ -29,8 +29,13 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
 /* The port actually bound (useful with port 0). */
 int wf_http_port(const wf_http *srv);
 
-/* Stop accepting connections, let in-flight requests finish (suspended
- * run requests are answered by the runs module's drain), then free. */
+/* Shutdown, step 1: stop accepting connections; requests on open
+ * connections are still served, except new runs (503, "shutting down");
+ * suspended run requests are resumed as their runs finish. Shutdown order
+ * (main): wf_http_quiesce, wf_runs_drain, wf_http_stop, wf_runs_free. */
+void wf_http_quiesce(wf_http *srv);
+
+/* Shutdown, step 2: finish in-flight responses, close everything, free. */
 void wf_http_stop(wf_http *srv);
 
 #endif

@@ -43,9 +43,15 @@ typedef void (*wf_run_done_fn)(void *ctx, const wf_run_result *res);
 int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama,
                 wf_runs **out, char *err, size_t errlen);
 
-/* Stop accepting, wait up to grace_s seconds for queued and running runs,
- * cut the rest short (recorded as such), free everything. */
-void wf_runs_free(wf_runs *runs, int grace_s);
+/* Shutdown, step 1: stop accepting (later submissions get WF_EUNAVAIL),
+ * wait up to grace_s seconds for queued and running runs, cut the rest
+ * short (recorded as such; their callbacks are still called). Safe to call
+ * while other threads still call wf_runs_submit. */
+void wf_runs_drain(wf_runs *runs, int grace_s);
+
+/* Shutdown, step 2: free everything (after wf_runs_drain, once no thread
+ * can call into the module any more). */
+void wf_runs_free(wf_runs *runs);
 
 /* Submit a run of `plugin` (name, version and code are read; copied) with
  * input. 0 = accepted (done will be called), WF_EFULL = queue full,

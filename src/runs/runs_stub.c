@@ -18,9 +18,14 @@ int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama,
     return *out ? 0 : WF_ENOMEM;
 }
 
-void wf_runs_free(wf_runs *runs, int grace_s)
+void wf_runs_drain(wf_runs *runs, int grace_s)
 {
+    (void)runs;
     (void)grace_s;
+}
+
+void wf_runs_free(wf_runs *runs)
+{
     free(runs);
 }
 
