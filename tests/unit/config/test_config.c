@@ -1,0 +1,217 @@
+/* test_config.c - configuration: defaults, every key's validation, .env
+ * parsing and precedence, database selection, secrets kept out of output. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/wf_error.h"
+#include "config/config.h"
+
+/* A fake environment: "KEY=value" strings, NULL-terminated. */
+static const char *fake_lookup(void *ctx, const char *key)
+{
+    const char **env = ctx;
+    size_t n = strlen(key);
+    for (; env && *env; env++) {
+        if (strncmp(*env, key, n) == 0 && (*env)[n] == '=')
+            return *env + n + 1;
+    }
+    return NULL;
+}
+
+static int load(wf_config *cfg, const char **env, const char *dotenv, char *err)
+{
+    return wf_config_load(cfg, fake_lookup, env, dotenv, err, 256);
+}
+
+static char *write_dotenv(const char *text)
+{
+    static char path[64];
+    strcpy(path, "/tmp/wf-test-env-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    wf_config cfg;
+    char err[256] = "";
+    assert_int_equal(load(&cfg, NULL, NULL, err), 0);
+    assert_string_equal(cfg.host, "127.0.0.1");
+    assert_int_equal(cfg.port, 8000);
+    assert_string_equal(cfg.data_dir, "./data");
+    assert_int_equal(cfg.db_kind, WF_DB_SQLITE);
+    assert_string_equal(cfg.sqlite_path, "./data/wasmforge.db");
+    assert_string_equal(cfg.ollama_base_url, "http://localhost:11434");
+    assert_int_equal(cfg.allowed_models_n, 0);
+    assert_int_equal(cfg.max_execution_time, 120);
+    assert_int_equal(cfg.max_prompt_length, 4000);
+    assert_int_equal(cfg.max_ai_calls, 10);
+    assert_int_equal(cfg.max_memory_mb, 256);
+    assert_int_equal(cfg.max_output_bytes, 1048576);
+    assert_int_equal(cfg.sandbox, WF_SANDBOX_WASM);
+    assert_null(cfg.api_token);
+    assert_string_equal(cfg.cors_origins, "*");
+    assert_true(cfg.max_concurrent_runs >= 1);
+    assert_true(wf_config_model_allowed(&cfg, "anything:latest"));
+    wf_config_free(&cfg);
+}
+
+static void test_bad_values_name_the_key(void **state)
+{
+    (void)state;
+    struct {
+        const char *kv;
+        const char *key;
+    } cases[] = {
+        {"PORT=abc", "PORT"},
+        {"PORT=70000", "PORT"},
+        {"PORT=-1", "PORT"},
+        {"MAX_EXECUTION_TIME=0", "MAX_EXECUTION_TIME"},
+        {"MAX_EXECUTION_TIME=12s", "MAX_EXECUTION_TIME"},
+        {"MAX_PROMPT_LENGTH=1e9", "MAX_PROMPT_LENGTH"},
+        {"MAX_AI_CALLS_PER_EXECUTION=-3", "MAX_AI_CALLS_PER_EXECUTION"},
+        {"MAX_MEMORY_MB=1", "MAX_MEMORY_MB"},
+        {"USE_WASMEDGE=maybe", "USE_WASMEDGE"},
+        {"SANDBOX=docker", "SANDBOX"},
+        {"LOG_LEVEL=loud", "LOG_LEVEL"},
+        {"LOG_FORMAT=xml", "LOG_FORMAT"},
+        {"DATABASE_URL=mysql://x", "DATABASE_URL"},
+        {"OLLAMA_BASE_URL=localhost:11434", "OLLAMA_BASE_URL"},
+        {"DB_HOST=db", "DB_PORT"}, /* paired with DB_PORT=x below */
+        {"SDK_PATH=/nonexistent/sdk.py", "SDK_PATH"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *env[] = {cases[i].kv, "DB_PORT=x", NULL};
+        if (strncmp(cases[i].kv, "DB_HOST", 7) != 0)
+            env[1] = NULL;
+        wf_config cfg;
+        char err[256] = "";
+        assert_int_equal(load(&cfg, env, NULL, err), WF_EINVAL);
+        if (strstr(err, cases[i].key) != err)
+            fail_msg("%s: error does not start with the key: %s", cases[i].kv, err);
+    }
+}
+
+static void test_dotenv_and_precedence(void **state)
+{
+    (void)state;
+    char *path = write_dotenv(
+        "# comment\n"
+        "export PORT=9001\n"
+        "HOST = 0.0.0.0 \n"
+        "ALLOWED_MODELS=mistral:latest, llama3.2:latest ,,gemma2:2b\n"
+        "API_TOKEN=\"s3cret token\"\n"
+        "MAX_EXECUTION_TIME=30 # seconds\n"
+        "garbage line without equals\n");
+    const char *env[] = {"PORT=9002", NULL};
+    wf_config cfg;
+    char err[256] = "";
+    assert_int_equal(load(&cfg, env, path, err), 0);
+    assert_int_equal(cfg.port, 9002); /* the environment wins */
+    assert_string_equal(cfg.host, "0.0.0.0");
+    assert_int_equal(cfg.allowed_models_n, 3);
+    assert_string_equal(cfg.allowed_models[0], "mistral:latest");
+    assert_string_equal(cfg.allowed_models[1], "llama3.2:latest");
+    assert_string_equal(cfg.allowed_models[2], "gemma2:2b");
+    assert_true(wf_config_model_allowed(&cfg, "gemma2:2b"));
+    assert_false(wf_config_model_allowed(&cfg, "mistral")); /* exact names only */
+    assert_string_equal(cfg.api_token, "s3cret token");
+    assert_int_equal(cfg.max_execution_time, 30);
+    char desc[2048];
+    wf_config_describe(&cfg, desc, sizeof desc);
+    assert_null(strstr(desc, "s3cret"));
+    wf_config_free(&cfg);
+    unlink(path);
+}
+
+static void test_database_selection(void **state)
+{
+    (void)state;
+    wf_config cfg;
+    char err[256] = "";
+    const char *pg_url[] = {"DATABASE_URL=postgresql://u:p@h:5/d", "DB_HOST=ignored", NULL};
+    assert_int_equal(load(&cfg, pg_url, NULL, err), 0);
+    assert_int_equal(cfg.db_kind, WF_DB_POSTGRES);
+    assert_string_equal(cfg.pg_conninfo, "postgresql://u:p@h:5/d");
+    wf_config_free(&cfg);
+
+    const char *sq[] = {"DATABASE_URL=sqlite:///var/lib/wf.db", NULL};
+    assert_int_equal(load(&cfg, sq, NULL, err), 0);
+    assert_int_equal(cfg.db_kind, WF_DB_SQLITE);
+    assert_string_equal(cfg.sqlite_path, "/var/lib/wf.db");
+    wf_config_free(&cfg);
+
+    const char *orig[] = {"DB_HOST=10.0.0.5", "DB_PORT=6543", "DB_NAME=wasmforge",
+                          "DB_USER=wf", "DB_PASSWORD=it's secret", NULL};
+    assert_int_equal(load(&cfg, orig, NULL, err), 0);
+    assert_int_equal(cfg.db_kind, WF_DB_POSTGRES);
+    assert_non_null(strstr(cfg.pg_conninfo, "host='10.0.0.5'"));
+    assert_non_null(strstr(cfg.pg_conninfo, "port=6543"));
+    assert_non_null(strstr(cfg.pg_conninfo, "password='it\\'s secret'"));
+    char desc[2048];
+    wf_config_describe(&cfg, desc, sizeof desc);
+    assert_null(strstr(desc, "secret"));
+    wf_config_free(&cfg);
+
+    const char *dd[] = {"DATA_DIR=/srv/wf", NULL};
+    assert_int_equal(load(&cfg, dd, NULL, err), 0);
+    assert_string_equal(cfg.sqlite_path, "/srv/wf/wasmforge.db");
+    wf_config_free(&cfg);
+}
+
+static void test_sandbox_switches(void **state)
+{
+    (void)state;
+    wf_config cfg;
+    char err[256] = "";
+    const char *off[] = {"USE_WASMEDGE=false", NULL};
+    assert_int_equal(load(&cfg, off, NULL, err), 0);
+    assert_int_equal(cfg.sandbox, WF_SANDBOX_NATIVE);
+    wf_config_free(&cfg);
+    const char *ours[] = {"USE_WASMEDGE=false", "SANDBOX=wasm", NULL};
+    assert_int_equal(load(&cfg, ours, NULL, err), 0);
+    assert_int_equal(cfg.sandbox, WF_SANDBOX_WASM);
+    wf_config_free(&cfg);
+    const char *trailing[] = {"OLLAMA_BASE_URL=http://ollama:11434///", NULL};
+    assert_int_equal(load(&cfg, trailing, NULL, err), 0);
+    assert_string_equal(cfg.ollama_base_url, "http://ollama:11434");
+    wf_config_free(&cfg);
+}
+
+static void test_empty_value_is_unset(void **state)
+{
+    (void)state;
+    wf_config cfg;
+    char err[256] = "";
+    const char *env[] = {"PORT=", "ALLOWED_MODELS=", "API_TOKEN=", NULL};
+    assert_int_equal(load(&cfg, env, NULL, err), 0);
+    assert_int_equal(cfg.port, 8000);
+    assert_int_equal(cfg.allowed_models_n, 0);
+    assert_null(cfg.api_token);
+    wf_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_bad_values_name_the_key),
+        cmocka_unit_test(test_dotenv_and_precedence),
+        cmocka_unit_test(test_database_selection),
+        cmocka_unit_test(test_sandbox_switches),
+        cmocka_unit_test(test_empty_value_is_unset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
