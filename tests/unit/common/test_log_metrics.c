@@ -1,0 +1,135 @@
+/* test_log_metrics.c - log line formats (text and JSON, level filter, cuts)
+ * and the Prometheus rendering of the metrics counters. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+
+/* Runs fn with stderr redirected to a temporary file; returns its text. */
+static char *capture(void (*fn)(void))
+{
+    char path[] = "/tmp/wf-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    fn();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t n = lseek(fd, 0, SEEK_END);
+    char *buf = calloc(1, (size_t)n + 1);
+    assert_int_equal(pread(fd, buf, (size_t)n, 0), n);
+    close(fd);
+    return buf;
+}
+
+static void emit_text(void)
+{
+    wf_log_setup(WF_LOG_INFO, 0);
+    wf_log_debug("hidden %d", 1);
+    wf_log_kv(WF_LOG_INFO, "request", "method", "GET", "path", "/a b", NULL);
+    wf_log_warn("two\nlines");
+}
+
+static void test_text_lines(void **state)
+{
+    (void)state;
+    char *out = capture(emit_text);
+    assert_null(strstr(out, "hidden"));
+    /* 2026-11-25T13:01:55.123Z INFO request method=GET path="/a b" */
+    assert_int_equal(out[4], '-');
+    assert_int_equal(out[10], 'T');
+    assert_int_equal(out[23], 'Z');
+    assert_non_null(strstr(out, "Z INFO request method=GET path=\"/a b\"\n"));
+    assert_non_null(strstr(out, "WARN two lines\n"));
+    free(out);
+}
+
+static void emit_json(void)
+{
+    wf_log_setup(WF_LOG_DEBUG, 1);
+    wf_log_kv(WF_LOG_INFO, "request", "status", "200", "path", "/\"q\"", NULL);
+    char big[20000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    wf_log_kv(WF_LOG_ERROR, "big", "a", "1", "b", big, NULL);
+    wf_log_setup(WF_LOG_INFO, 0);
+}
+
+static void test_json_lines(void **state)
+{
+    (void)state;
+    char *out = capture(emit_json);
+    char *save = NULL;
+    int lines = 0;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_error_t e;
+        json_t *j = json_loads(line, 0, &e);
+        assert_non_null(j);
+        assert_non_null(json_object_get(j, "ts"));
+        if (lines == 0) {
+            assert_string_equal(json_string_value(json_object_get(j, "level")), "INFO");
+            assert_string_equal(json_string_value(json_object_get(j, "path")), "/\"q\"");
+        } else {
+            assert_string_equal(json_string_value(json_object_get(j, "a")), "1");
+            assert_true(json_is_true(json_object_get(j, "cut")));
+        }
+        json_decref(j);
+        lines++;
+    }
+    assert_int_equal(lines, 2);
+    free(out);
+}
+
+static void test_level_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(wf_log_level_parse("WARNING"), WF_LOG_WARN);
+    assert_int_equal(wf_log_level_parse("debug"), WF_LOG_DEBUG);
+    assert_int_equal(wf_log_level_parse("loud"), -1);
+}
+
+static void test_metrics_render(void **state)
+{
+    (void)state;
+    wf_metrics_run_finished("ok", 40);
+    wf_metrics_run_finished("timeout", 200000);
+    wf_metrics_ai_call("mistral:latest", "ok");
+    wf_metrics_ai_call("bad\"name", "refused");
+    wf_metrics_http_request(200);
+    wf_metrics_http_request(404);
+    char *t = wf_metrics_render(3, 1, 12.5);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "wasmforge_runs_total{outcome=\"ok\"} 1\n"));
+    assert_non_null(strstr(t, "wasmforge_runs_total{outcome=\"timeout\"} 1\n"));
+    assert_non_null(strstr(t, "wasmforge_run_duration_seconds_bucket{le=\"0.05\"} 1\n"));
+    assert_non_null(strstr(t, "wasmforge_run_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
+    assert_non_null(strstr(t, "wasmforge_run_duration_seconds_count 2\n"));
+    assert_non_null(strstr(t, "wasmforge_ai_calls_total{model=\"mistral:latest\",outcome=\"ok\"} 1\n"));
+    assert_non_null(strstr(t, "model=\"bad\\\"name\",outcome=\"refused\"} 1\n"));
+    assert_non_null(strstr(t, "wasmforge_runs_queued 3\n"));
+    assert_non_null(strstr(t, "wasmforge_sandbox_start_seconds 0.012500\n"));
+    assert_non_null(strstr(t, "wasmforge_http_requests_total{status=\"404\"} 1\n"));
+    free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_lines),
+        cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_level_parse),
+        cmocka_unit_test(test_metrics_render),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
