@@ -4,8 +4,12 @@
  * many threads at once). Documented API: GET /api/version, GET /api/tags,
  * POST /api/show, POST /api/generate, POST /api/chat. Ollama's error bodies
  * {"error": "..."} become the error text. Returns WF_EUNAVAIL when Ollama
- * cannot be reached, WF_ETIMEOUT on a timeout, WF_EPROTO on an answer that
- * is not what the API documents, WF_ENOTFOUND on 404 (unknown model). */
+ * cannot be reached or drops the connection, WF_ETIMEOUT on a timeout,
+ * WF_EPROTO on an answer that is not what the API documents, WF_ENOTFOUND
+ * on 404 (unknown model), WF_EIO when Ollama answers with an error (any
+ * other status, or an error object inside a stream; err = Ollama's text),
+ * WF_ETOOBIG when a completion exceeds 1 MiB. timeout_ms <= 0 means 120 s;
+ * connecting is given at most 1.5 s of it. */
 #ifndef WF_OLLAMA_H
 #define WF_OLLAMA_H
 
