@@ -210,6 +210,8 @@ class Server(Client):
 
     def start(self, timeout=120):
         exe = binary()
+        self.lines, self.port, self.exit_code = [], 0, None
+        self._listening = threading.Event()
         if not os.access(exe, os.X_OK):
             raise unittest.SkipTest(f"{exe} is not built")
         self.proc = subprocess.Popen([exe, *self.args], cwd=self.cwd, env=self.env,
@@ -218,7 +220,10 @@ class Server(Client):
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         if not self._listening.wait(timeout) or self.port == 0:
-            code = self.proc.poll()
+            try:
+                code = self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                code = None
             self.kill()
             raise AssertionError(f"wasmforge did not start (exit {code}); its log:\n{self.log()}")
         return self
