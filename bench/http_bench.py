@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""HTTP throughput and latency of the wasmforge server (make bench-http).
+
+Starts the real server over SQLite and over PostgreSQL (a throwaway cluster,
+or the one WF_TEST_PG_URL names), stores 1,000 plugins, and runs
+`wrk -t2 -c64 -d10s --latency` on GET /health and GET /api/plugins/list.
+Prints req/s, p50, p99, the command that reproduces each figure, and ratios
+against our targets and against the original's figures measured on this
+kind of machine (FastAPI + uvicorn with uvloop, 2 workers).
+
+Options: --duration S, --connections N, --plugins N, --only sqlite|postgresql.
+"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from support.server import Server, pg_create_database, pg_drop_database  # noqa: E402
+
+TARGETS = {"/health": (60000, None), "/api/plugins/list": (5000, 20.0)}   # req/s, p99 ms
+ORIGINAL = {"/health": 28000, "/api/plugins/list": 150}                    # req/s
+
+PLUGIN = '''"""Benchmark plugin {i}: summarises its input with a model."""
+from platform_sdk import call_ai, get_input, send_output
+
+text = get_input()
+prompt = "Summarize in three bullet points:\\n" + text
+send_output(call_ai("mistral:latest", prompt))
+'''
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster in a temporary folder."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="wf-bench-pg-")
+        self.port = free_port()
+        bindir = "/usr/lib/postgresql/15/bin"
+        cands = sorted(os.listdir("/usr/lib/postgresql")) if os.path.isdir("/usr/lib/postgresql") else []
+        if cands:
+            bindir = f"/usr/lib/postgresql/{cands[-1]}/bin"
+        self.bin = bindir
+        # initdb refuses to run as root: run the cluster as the postgres user then.
+        self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.prefix:
+            shutil.chown(self.dir, "postgres")
+        data = os.path.join(self.dir, "data")
+        self.run("initdb", "-D", data, "-A", "trust", "-U", "wf", "--no-sync")
+        self.run("pg_ctl", "-D", data, "-w", "-l", os.path.join(self.dir, "log"), "-o",
+                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                 "start")
+        self.data = data
+        self.url = f"postgresql://wf@127.0.0.1:{self.port}/postgres"
+
+    def run(self, tool, *args):
+        subprocess.run(self.prefix + [os.path.join(self.bin, tool), *args], check=True,
+                       stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        try:
+            self.run("pg_ctl", "-D", self.data, "-m", "fast", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wrk(url, threads, conns, duration):
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency", url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        v, unit = float(m.group(1)), m.group(2)
+        lat[pct] = v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockerr = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": lat["50"], "p99": lat["99"], "cmd": " ".join(cmd),
+            "non2xx": int(errors.group(1)) if errors else 0,
+            "sockerr": sockerr.group(1) if sockerr else "", "raw": out}
+
+
+def fill(server, n):
+    for i in range(n):
+        r = server.upload(f"bench_plugin_{i:04d}", PLUGIN.format(i=i),
+                          description=f"Benchmark plugin number {i}", input_hint="Some text")
+        if r.status != 200:
+            raise SystemExit(f"upload {i} failed: {r.status} {r.text[:300]}")
+
+
+def bench_store(store, args, results):
+    env = {"LOG_LEVEL": "warning"}
+    cluster = db = None
+    if store == "postgresql":
+        if not os.environ.get("WF_TEST_PG_URL"):
+            cluster = Cluster()
+            os.environ["WF_TEST_PG_URL"] = cluster.url
+        db, env["DATABASE_URL"] = pg_create_database("wf_bench")
+    server = Server(env=env)
+    try:
+        server.start()
+        t0 = time.monotonic()
+        fill(server, args.plugins)
+        print(f"[{store}] stored {args.plugins} plugins in {time.monotonic() - t0:.1f}s", flush=True)
+        listing = server.get(f"/api/plugins/list?limit={args.plugins}")
+        rows = len(listing.json) if listing.status == 200 else 0
+        for path in ("/health", f"/api/plugins/list?limit={args.plugins}"):
+            r = wrk(server.url + path, args.threads, args.connections, args.duration)
+            r.update(store=store, path=path.split("?")[0], rows=rows, bytes=len(listing.body))
+            results.append(r)
+            print(f"[{store}] {path}: {r['rps']:.0f} req/s, p50 {r['p50']:.2f} ms, "
+                  f"p99 {r['p99']:.2f} ms, non-2xx {r['non2xx']}", flush=True)
+        server.stop()
+    finally:
+        server.cleanup()
+        if db:
+            pg_drop_database(db)
+        if cluster:
+            cluster.stop()
+            del os.environ["WF_TEST_PG_URL"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--plugins", type=int, default=1000)
+    ap.add_argument("--only", choices=("sqlite", "postgresql"))
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+    results = []
+    for store in ("sqlite", "postgresql"):
+        if args.only in (None, store):
+            bench_store(store, args, results)
+
+    print(f"\nwasmforge HTTP benchmark ({os.cpu_count()} cores shared by server and wrk; "
+          f"{args.plugins} plugins stored; LOG_LEVEL=warning)")
+    print(f"{'store':<11} {'endpoint':<18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'vs target':>10} {'vs original':>12}  p99 target")
+    for r in results:
+        target, p99_target = TARGETS[r["path"]]
+        p99_note = "-" if p99_target is None else (
+            f"< {p99_target:g} ms: {'met' if r['p99'] < p99_target else 'MISSED'}")
+        print(f"{r['store']:<11} {r['path']:<18} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+              f"{r['rps'] / target:>9.2f}x {r['rps'] / ORIGINAL[r['path']]:>11.1f}x  {p99_note}")
+    print("\ntargets: /health 60,000 req/s; list 5,000 req/s with p99 < 20 ms. "
+          "original: ~28,000 req/s on /health, ~150 on the list of 1,000 plugins.")
+    for r in results:
+        extra = f" ({r['rows']} rows, {r['bytes']} bytes per answer)" if r["path"] != "/health" else ""
+        bad = f"; {r['non2xx']} non-2xx answers" if r["non2xx"] else ""
+        bad += f"; socket errors: {r['sockerr']}" if r["sockerr"] else ""
+        print(f"  {r['store']} {r['path']}{extra}{bad}:\n    {r['cmd']}")
+    print("  (the port is chosen per run; `make bench-http` repeats the whole benchmark)")
+    failed = [r for r in results if r["non2xx"]]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
