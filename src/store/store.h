@@ -70,10 +70,15 @@ int wf_store_ping(wf_store *st);
 /* Store a new version of a plugin: name, code, description, input_type,
  * input_hint and calls are read from `in`; version, sha256, size and
  * timestamps are computed. The whole record as stored is returned in `out`
- * (may be NULL). Same name again = new version, earlier ones kept. */
+ * (may be NULL). Same name again = new version, earlier ones kept.
+ * WF_EINVAL: a name outside ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$, no code,
+ * text that is not UTF-8, or an input_type other than text/json/file
+ * (NULL description, input_hint, input_type mean "", "", "text"; calls
+ * below 1 is stored as 1). */
 int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out);
 
-/* The current version of a plugin, with code. WF_ENOTFOUND when absent. */
+/* The current version of a plugin, with code. WF_ENOTFOUND when absent
+ * (also for a name that could never have been stored). */
 int wf_store_plugin_get(wf_store *st, const char *name, wf_plugin *out);
 
 /* Delete a plugin and all its versions (run records stay). WF_ENOTFOUND. */
@@ -85,10 +90,16 @@ int wf_store_plugin_list(wf_store *st, int limit, int offset, wf_plugin **out, s
 
 /* A value that changes whenever any plugin is put or deleted, by this or
  * any other server sharing the database: lets callers cache derived data
- * (such as the list's JSON) and check it with one cheap query. */
+ * (such as the list's JSON) and check it with one cheap query. It only grows.
+ * Read it BEFORE the data it tags: a cache built that way is never older
+ * than its tag (at worst newer, which costs one needless refresh). */
 int wf_store_plugins_revision(wf_store *st, int64_t *rev);
 
-/* Record a finished run (one transaction). */
+/* Record a finished run (one transaction). run_id must be a UUID (see
+ * wf_store_uuid4); started_at NULL means now. Text that is not valid UTF-8
+ * (a plugin's output can be anything) is stored with U+FFFD in its place.
+ * WF_ECONFLICT when the run_id is already stored: after a WF_EUNAVAIL the
+ * caller may retry, and WF_ECONFLICT then means the first try was kept. */
 int wf_store_run_put(wf_store *st, const wf_run_record *rec);
 
 /* One run by id. WF_ENOTFOUND. */
@@ -97,6 +108,14 @@ int wf_store_run_get(wf_store *st, const char *run_id, wf_run_record *out);
 /* Runs newest first, optionally of one plugin (NULL = all); limit >= 1. */
 int wf_store_run_list(wf_store *st, const char *plugin, int limit, int offset,
                       wf_run_record **out, size_t *n);
+
+/* Helpers shared with the modules that build records. */
+/* A new random (v4) UUID as text: 36 characters plus NUL, from getrandom. */
+void wf_store_uuid4(char out[37]);
+/* Now as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC): 24 characters plus NUL. */
+void wf_store_timestamp_now(char out[25]);
+/* SHA-256 of len bytes as 64 lowercase hex digits plus NUL. */
+void wf_store_sha256_hex(const void *data, size_t len, char out[65]);
 
 void wf_plugin_clear(wf_plugin *p);
 void wf_plugins_free(wf_plugin *list, size_t n);

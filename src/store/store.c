@@ -1,0 +1,208 @@
+/* store.c - the store's public functions: checks every argument once, fills
+ * defaults, then hands over to the back end the configuration names. */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/wf_error.h"
+#include "store/store_util.h"
+
+int wf_store_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen)
+{
+    if (out == NULL)
+        return WF_EINVAL;
+    *out = NULL;
+    if (cfg == NULL) {
+        wf_errorf(err, errlen, "store: no configuration");
+        return WF_EINVAL;
+    }
+    switch (cfg->db_kind) {
+    case WF_DB_SQLITE:
+        return wf_store_sqlite_open(cfg, out, err, errlen);
+    case WF_DB_POSTGRES:
+        return wf_store_pg_open(cfg, out, err, errlen);
+    }
+    wf_errorf(err, errlen, "store: unknown database kind %d", (int)cfg->db_kind);
+    return WF_EINVAL;
+}
+
+void wf_store_close(wf_store *st)
+{
+    if (st != NULL)
+        st->ops->close(st);
+}
+
+const char *wf_store_kind(const wf_store *st)
+{
+    return st->ops->kind;
+}
+
+int wf_store_ping(wf_store *st)
+{
+    return st->ops->ping(st);
+}
+
+static int text_ok(const char *s)
+{
+    return s != NULL && wf_store_utf8_valid(s, strlen(s));
+}
+
+static int dup_into(char **dst, const char *src)
+{
+    *dst = strdup(src);
+    return *dst ? 0 : WF_ENOMEM;
+}
+
+int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out)
+{
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (in == NULL || !wf_store_name_valid(in->name) || !text_ok(in->code))
+        return WF_EINVAL;
+    wf_store_plugin_in w = {
+        .name = in->name,
+        .code = in->code,
+        .description = in->description ? in->description : "",
+        .input_type = in->input_type ? in->input_type : "text",
+        .input_hint = in->input_hint ? in->input_hint : "",
+        .calls = in->calls < 1 ? 1 : in->calls,
+    };
+    if (!text_ok(w.description) || !text_ok(w.input_hint))
+        return WF_EINVAL;
+    if (strcmp(w.input_type, "text") != 0 && strcmp(w.input_type, "json") != 0 &&
+        strcmp(w.input_type, "file") != 0)
+        return WF_EINVAL;
+    size_t len = strlen(w.code);
+    w.size_bytes = (int64_t)len;
+    wf_store_sha256_hex(w.code, len, w.sha256);
+    wf_store_timestamp_now(w.now);
+
+    int version = 0;
+    char created_at[WF_STORE_TS_LEN] = "";
+    int rc = st->ops->plugin_put(st, &w, &version, created_at);
+    if (rc != 0 || out == NULL)
+        return rc;
+
+    out->version = version;
+    out->calls = w.calls;
+    out->size_bytes = w.size_bytes;
+    rc = dup_into(&out->name, w.name);
+    if (!rc) rc = dup_into(&out->code, w.code);
+    if (!rc) rc = dup_into(&out->description, w.description);
+    if (!rc) rc = dup_into(&out->input_type, w.input_type);
+    if (!rc) rc = dup_into(&out->input_hint, w.input_hint);
+    if (!rc) rc = dup_into(&out->sha256, w.sha256);
+    if (!rc) rc = dup_into(&out->created_at, created_at);
+    if (!rc) rc = dup_into(&out->updated_at, w.now);
+    /* The version is stored; only the copy for the caller failed. */
+    if (rc)
+        wf_plugin_clear(out);
+    return rc;
+}
+
+int wf_store_plugin_get(wf_store *st, const char *name, wf_plugin *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!wf_store_name_valid(name))
+        return WF_ENOTFOUND;
+    return st->ops->plugin_get(st, name, out);
+}
+
+int wf_store_plugin_delete(wf_store *st, const char *name)
+{
+    if (!wf_store_name_valid(name))
+        return WF_ENOTFOUND;
+    return st->ops->plugin_delete(st, name);
+}
+
+int wf_store_plugin_list(wf_store *st, int limit, int offset, wf_plugin **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (offset < 0)
+        return WF_EINVAL;
+    if (limit == 0)
+        return 0;
+    return st->ops->plugin_list(st, limit < 0 ? -1 : limit, offset, out, n);
+}
+
+int wf_store_plugins_revision(wf_store *st, int64_t *rev)
+{
+    return st->ops->plugins_revision(st, rev);
+}
+
+/* Replaces *field with a UTF-8-clean copy when it is not valid UTF-8; the
+ * copy is remembered in *owned for freeing. */
+static int clean_text(char **field, char **owned)
+{
+    if (*field == NULL || wf_store_utf8_valid(*field, strlen(*field)))
+        return 0;
+    *owned = wf_store_utf8_sanitize(*field);
+    if (*owned == NULL)
+        return WF_ENOMEM;
+    *field = *owned;
+    return 0;
+}
+
+int wf_store_run_put(wf_store *st, const wf_run_record *rec)
+{
+    if (rec == NULL || !wf_store_uuid_valid(rec->run_id) || !wf_store_name_valid(rec->plugin) ||
+        rec->ai_calls < 0 || rec->duration_ms < 0 || rec->version < 0)
+        return WF_EINVAL;
+    if (rec->started_at != NULL && !wf_store_timestamp_valid(rec->started_at))
+        return WF_EINVAL;
+    static const char *const types[] = {"plugin_error", "timeout", "sandbox_violation",
+                                        "runtime_error", "memory_limit"};
+    if (rec->error_type != NULL) {
+        size_t i = 0;
+        while (i < sizeof types / sizeof types[0] && strcmp(types[i], rec->error_type) != 0)
+            i++;
+        if (i == sizeof types / sizeof types[0])
+            return WF_EINVAL;
+    }
+
+    char now[WF_STORE_TS_LEN];
+    wf_run_record w = *rec;
+    w.success = rec->success != 0;
+    if (w.output == NULL)
+        w.output = "";
+    if (w.logs == NULL)
+        w.logs = "";
+    if (w.input_data == NULL)
+        w.input_data = "";
+    if (w.started_at == NULL) {
+        wf_store_timestamp_now(now);
+        w.started_at = now;
+    }
+    char *owned[5] = {0};
+    char **fields[5] = {&w.output, &w.error, &w.result_json, &w.logs, &w.input_data};
+    int rc = 0;
+    for (int i = 0; i < 5 && rc == 0; i++)
+        rc = clean_text(fields[i], &owned[i]);
+    if (rc == 0)
+        rc = st->ops->run_put(st, &w);
+    for (int i = 0; i < 5; i++)
+        free(owned[i]);
+    return rc;
+}
+
+int wf_store_run_get(wf_store *st, const char *run_id, wf_run_record *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!wf_store_uuid_valid(run_id))
+        return WF_ENOTFOUND;
+    return st->ops->run_get(st, run_id, out);
+}
+
+int wf_store_run_list(wf_store *st, const char *plugin, int limit, int offset,
+                      wf_run_record **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (limit < 1 || offset < 0)
+        return WF_EINVAL;
+    if (plugin != NULL && !wf_store_name_valid(plugin))
+        return 0;  /* no run can name it */
+    return st->ops->run_list(st, plugin, limit, offset, out, n);
+}

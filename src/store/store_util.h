@@ -1,0 +1,94 @@
+/* store_util.h - what both store back ends share: the back-end interface,
+ * input checks, records built from result rows, and the record helpers.
+ *
+ * Internal to src/store; other modules use store.h only. */
+#ifndef WF_STORE_UTIL_H
+#define WF_STORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Longest timestamp text, "YYYY-MM-DDTHH:MM:SS.mmmZ", plus the NUL. */
+#define WF_STORE_TS_LEN 25
+
+/* A plugin version ready to be written: every field checked, defaults
+ * filled in, sha256/size/updated_at computed. Strings are borrowed. */
+typedef struct wf_store_plugin_in {
+    const char *name;
+    const char *code;
+    const char *description;
+    const char *input_type;
+    const char *input_hint;
+    int calls;
+    int64_t size_bytes;
+    char sha256[65];
+    char now[WF_STORE_TS_LEN];
+} wf_store_plugin_in;
+
+/* The back-end interface. Arguments are already checked by store.c; the
+ * back end only talks to its database. Every function returns 0 or WF_E*. */
+typedef struct wf_store_ops {
+    const char *kind;
+    void (*close)(wf_store *st);
+    int (*ping)(wf_store *st);
+    /* Writes the version and returns its number and the plugin's first
+     * upload time (created_at, WF_STORE_TS_LEN bytes). */
+    int (*plugin_put)(wf_store *st, const wf_store_plugin_in *in, int *version,
+                      char *created_at);
+    int (*plugin_get)(wf_store *st, const char *name, wf_plugin *out);
+    int (*plugin_delete)(wf_store *st, const char *name);
+    int (*plugin_list)(wf_store *st, int limit, int offset, wf_plugin **out, size_t *n);
+    int (*plugins_revision)(wf_store *st, int64_t *rev);
+    int (*run_put)(wf_store *st, const wf_run_record *rec);
+    int (*run_get)(wf_store *st, const char *run_id, wf_run_record *out);
+    int (*run_list)(wf_store *st, const char *plugin, int limit, int offset,
+                    wf_run_record **out, size_t *n);
+} wf_store_ops;
+
+/* Every back end's handle starts with this. */
+struct wf_store {
+    const wf_store_ops *ops;
+};
+
+int wf_store_sqlite_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
+int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
+
+/* Result rows, read the same way from either back end: `get` returns column
+ * `col` of the current row as text, NULL for SQL NULL. */
+typedef const char *(*wf_store_col_fn)(void *row, int col);
+
+/* Column order of a plugin row: name, version, created_at, updated_at,
+ * description, input_type, input_hint, calls, sha256, size, then code when
+ * with_code. Fills *out (zeroed first); WF_ENOMEM or WF_EINTERNAL (a row
+ * that breaks the schema). */
+#define WF_STORE_PLUGIN_COLS 10
+int wf_store_plugin_from_row(wf_store_col_fn get, void *row, int with_code, wf_plugin *out);
+
+/* Column order of a run row: run_id, plugin, version, success, output,
+ * error, error_type, result_json, logs, input_data, ai_calls, duration_ms,
+ * started_at. */
+#define WF_STORE_RUN_COLS 13
+int wf_store_run_from_row(wf_store_col_fn get, void *row, wf_run_record *out);
+
+/* Checks used by store.c (and by the tests). */
+int wf_store_name_valid(const char *name);
+int wf_store_uuid_valid(const char *s);
+int wf_store_timestamp_valid(const char *s);
+int wf_store_utf8_valid(const char *s, size_t len);
+/* A copy of s with every invalid UTF-8 sequence replaced by U+FFFD; NULL on
+ * allocation failure. */
+char *wf_store_utf8_sanitize(const char *s);
+
+/* SHA-256 of len bytes, as 64 lowercase hex digits plus NUL. */
+void wf_store_sha256_bytes(const void *data, size_t len, uint8_t digest[32]);
+
+/* Parses a decimal integer column; WF_EINTERNAL when it is not one. */
+int wf_store_parse_i64(const char *s, int64_t *v);
+
+/* Grows a record array by one (amortised doubling): *cap is its capacity,
+ * elem the element size. Returns the new slot, zeroed, or NULL. */
+void *wf_store_array_push(void **arr, size_t *n, size_t *cap, size_t elem);
+
+#endif

@@ -1,0 +1,837 @@
+/* test_store.c - one suite for the store, run against every back end: SQLite
+ * in a temporary folder always, PostgreSQL when WF_TEST_PG_URL is set. */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "common/wf_error.h"
+#include "store/store.h"
+#include "store/store_util.h"
+
+/* ---- fixture: which back end, a fresh database per test ------------------ */
+
+typedef struct backend {
+    enum wf_db_kind kind;
+    char dir[256];          /* sqlite: temporary folder */
+    char *pg_conninfo;      /* postgres: conninfo of this run's own database */
+    const char *boom_sql;   /* installs a trigger failing versions described "boom" */
+} backend;
+
+static backend *be;         /* the back end the running group tests */
+static wf_config cfg;       /* its configuration for the current test */
+static char sqlite_path[512];
+static int test_no;
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    assert_non_null(p);
+    return p;
+}
+
+/* Runs SQL on the current test's database, beside the store. */
+static void raw_exec(const char *sql)
+{
+    if (be->kind == WF_DB_SQLITE) {
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(sqlite_path, &db), SQLITE_OK);
+        char *msg = NULL;
+        int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+        if (rc != SQLITE_OK)
+            fail_msg("sqlite: %s: %s", sql, msg);
+        sqlite3_close(db);
+    } else {
+        PGconn *c = PQconnectdb(be->pg_conninfo);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, sql);
+        int st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            fail_msg("pg: %s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+    }
+}
+
+/* The first column of the first row of a query, as an integer. */
+static int64_t raw_int(const char *sql)
+{
+    int64_t v = -1;
+    if (be->kind == WF_DB_SQLITE) {
+        sqlite3 *db;
+        sqlite3_stmt *q;
+        assert_int_equal(sqlite3_open(sqlite_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        v = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+    } else {
+        PGconn *c = PQconnectdb(be->pg_conninfo);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
+            fail_msg("pg: %s: %s", sql, PQerrorMessage(c));
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        PQfinish(c);
+    }
+    return v;
+}
+
+static wf_store *open_store(void)
+{
+    wf_store *st = NULL;
+    char err[256] = "";
+    int rc = wf_store_open(&cfg, &st, err, sizeof err);
+    if (rc != 0)
+        fail_msg("wf_store_open: %d %s", rc, err);
+    return st;
+}
+
+static int test_setup(void **state)
+{
+    memset(&cfg, 0, sizeof cfg);
+    cfg.db_kind = be->kind;
+    cfg.http_threads = 4;
+    cfg.max_concurrent_runs = 2;
+    if (be->kind == WF_DB_SQLITE) {
+        /* a subfolder the store must create itself */
+        snprintf(sqlite_path, sizeof sqlite_path, "%s/t%d/sub/wasmforge.db", be->dir, ++test_no);
+        cfg.sqlite_path = sqlite_path;
+    } else {
+        cfg.pg_conninfo = be->pg_conninfo;
+        raw_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+    }
+    *state = open_store();
+    return 0;
+}
+
+static int test_teardown(void **state)
+{
+    wf_store_close(*state);
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int put(wf_store *st, const char *name, const char *code, const char *desc, wf_plugin *out)
+{
+    wf_plugin in = {.name = (char *)name, .code = (char *)code, .description = (char *)desc,
+                    .input_type = "json", .input_hint = "a hint", .calls = 2};
+    return wf_store_plugin_put(st, &in, out);
+}
+
+static int64_t revision(wf_store *st)
+{
+    int64_t rev = -1;
+    assert_int_equal(wf_store_plugins_revision(st, &rev), 0);
+    return rev;
+}
+
+static void make_run(wf_run_record *r, char id[37], const char *plugin, const char *started)
+{
+    memset(r, 0, sizeof *r);
+    wf_store_uuid4(id);
+    r->run_id = id;
+    r->plugin = (char *)plugin;
+    r->version = 1;
+    r->success = 1;
+    r->output = "out";
+    r->logs = "log";
+    r->input_data = "in";
+    r->ai_calls = 2;
+    r->duration_ms = 17;
+    r->started_at = (char *)started;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_put_get(void **state)
+{
+    wf_store *st = *state;
+    wf_plugin out, got;
+    assert_int_equal(put(st, "hello", "print('hi')\ncall_ai(1)\n", "greets", &out), 0);
+    assert_string_equal(out.name, "hello");
+    assert_int_equal(out.version, 1);
+    assert_int_equal(out.calls, 2);
+    assert_int_equal(out.size_bytes, 23);
+    char sha[65];
+    wf_store_sha256_hex("print('hi')\ncall_ai(1)\n", 23, sha);
+    assert_string_equal(out.sha256, sha);
+    assert_true(wf_store_timestamp_valid(out.created_at));
+    assert_string_equal(out.created_at, out.updated_at);
+
+    assert_int_equal(wf_store_plugin_get(st, "hello", &got), 0);
+    assert_string_equal(got.name, "hello");
+    assert_string_equal(got.code, "print('hi')\ncall_ai(1)\n");
+    assert_string_equal(got.description, "greets");
+    assert_string_equal(got.input_type, "json");
+    assert_string_equal(got.input_hint, "a hint");
+    assert_int_equal(got.calls, 2);
+    assert_int_equal(got.version, 1);
+    assert_int_equal(got.size_bytes, 23);
+    assert_string_equal(got.sha256, sha);
+    assert_string_equal(got.created_at, out.created_at);
+    assert_string_equal(got.updated_at, out.updated_at);
+    assert_string_equal(wf_store_kind(st), be->kind == WF_DB_SQLITE ? "sqlite" : "postgresql");
+    assert_int_equal(wf_store_ping(st), 0);
+    wf_plugin_clear(&out);
+    wf_plugin_clear(&got);
+
+    /* defaults; out may be NULL */
+    wf_plugin in = {.name = "Plain-1", .code = "x = 1\n"};
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), 0);
+    assert_int_equal(wf_store_plugin_get(st, "Plain-1", &got), 0);
+    assert_string_equal(got.description, "");
+    assert_string_equal(got.input_type, "text");
+    assert_string_equal(got.input_hint, "");
+    assert_int_equal(got.calls, 1);
+    wf_plugin_clear(&got);
+}
+
+static void test_versions(void **state)
+{
+    wf_store *st = *state;
+    wf_plugin a, b, got;
+    assert_int_equal(put(st, "p", "v1", "first", &a), 0);
+    struct timespec ms = {0, 3 * 1000 * 1000};
+    nanosleep(&ms, NULL);  /* so the two uploads' times differ */
+    assert_int_equal(put(st, "p", "v2", "second", NULL), 0);
+    nanosleep(&ms, NULL);
+    assert_int_equal(put(st, "p", "v3", "third", &b), 0);
+    assert_int_equal(b.version, 3);
+    assert_string_equal(b.created_at, a.created_at);
+    assert_true(strcmp(b.updated_at, a.updated_at) > 0);
+    assert_int_equal(wf_store_plugin_get(st, "p", &got), 0);
+    assert_string_equal(got.code, "v3");
+    assert_string_equal(got.description, "third");
+    assert_int_equal(got.version, 3);
+    assert_string_equal(got.created_at, a.created_at);
+    assert_string_equal(got.updated_at, b.updated_at);
+    /* earlier versions are kept */
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM plugin_versions WHERE name = 'p'"), 3);
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM plugin_versions WHERE name = 'p' AND "
+                             "version = 1 AND code = 'v1'"), 1);
+    wf_plugin_clear(&a);
+    wf_plugin_clear(&b);
+    wf_plugin_clear(&got);
+}
+
+static void test_list_pagination(void **state)
+{
+    wf_store *st = *state;
+    char name[32];
+    for (int i = 0; i < 25; i++) {
+        snprintf(name, sizeof name, "plugin_%02d", i);
+        assert_int_equal(put(st, name, "code", "d", NULL), 0);
+    }
+    wf_plugin *all;
+    size_t n;
+    assert_int_equal(wf_store_plugin_list(st, -1, 0, &all, &n), 0);
+    assert_int_equal(n, 25);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "plugin_%02d", (int)(24 - i));  /* newest first */
+        assert_string_equal(all[i].name, name);
+        assert_null(all[i].code);
+        assert_string_equal(all[i].description, "d");
+        assert_int_equal(all[i].size_bytes, 4);
+        assert_int_equal(all[i].version, 1);
+        assert_true(wf_store_timestamp_valid(all[i].updated_at));
+    }
+    /* pages put together are the whole list */
+    size_t seen = 0;
+    for (int off = 0; off < 30; off += 10) {
+        wf_plugin *page;
+        size_t pn;
+        assert_int_equal(wf_store_plugin_list(st, 10, off, &page, &pn), 0);
+        assert_int_equal(pn, off < 20 ? 10 : off < 25 ? 5 : 0);
+        for (size_t i = 0; i < pn; i++)
+            assert_string_equal(page[i].name, all[seen + i].name);
+        seen += pn;
+        wf_plugins_free(page, pn);
+    }
+    assert_int_equal(seen, 25);
+    wf_plugins_free(all, n);
+
+    /* a new version moves a plugin to the front */
+    assert_int_equal(put(st, "plugin_03", "new code", "d", NULL), 0);
+    assert_int_equal(wf_store_plugin_list(st, 2, 0, &all, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(all[0].name, "plugin_03");
+    assert_int_equal(all[0].version, 2);
+    assert_int_equal(all[0].size_bytes, 8);
+    assert_string_equal(all[1].name, "plugin_24");
+    wf_plugins_free(all, n);
+
+    assert_int_equal(wf_store_plugin_list(st, 5, 100, &all, &n), 0);
+    assert_int_equal(n, 0);
+    wf_plugins_free(all, n);
+    assert_int_equal(wf_store_plugin_list(st, 0, 0, &all, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(wf_store_plugin_list(st, 5, -1, &all, &n), WF_EINVAL);
+}
+
+static void test_delete(void **state)
+{
+    wf_store *st = *state;
+    wf_plugin got;
+    assert_int_equal(put(st, "gone", "a", "", NULL), 0);
+    assert_int_equal(put(st, "gone", "b", "", NULL), 0);
+    assert_int_equal(put(st, "stays", "c", "", NULL), 0);
+    wf_run_record r;
+    char id[37];
+    make_run(&r, id, "gone", NULL);
+    assert_int_equal(wf_store_run_put(st, &r), 0);
+
+    assert_int_equal(wf_store_plugin_delete(st, "gone"), 0);
+    assert_int_equal(wf_store_plugin_get(st, "gone", &got), WF_ENOTFOUND);
+    assert_int_equal(wf_store_plugin_delete(st, "gone"), WF_ENOTFOUND);
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM plugin_versions WHERE name = 'gone'"), 0);
+    wf_plugin *list;
+    size_t n;
+    assert_int_equal(wf_store_plugin_list(st, -1, 0, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].name, "stays");
+    wf_plugins_free(list, n);
+
+    /* its runs stay */
+    wf_run_record rr;
+    assert_int_equal(wf_store_run_get(st, id, &rr), 0);
+    wf_run_record_clear(&rr);
+
+    /* uploaded again, it starts over */
+    wf_plugin out;
+    assert_int_equal(put(st, "gone", "again", "", &out), 0);
+    assert_int_equal(out.version, 1);
+    wf_plugin_clear(&out);
+}
+
+static void test_not_found_and_bad_input(void **state)
+{
+    wf_store *st = *state;
+    wf_plugin got;
+    wf_run_record rr;
+    int64_t rev = revision(st);
+    assert_int_equal(wf_store_plugin_get(st, "nope", &got), WF_ENOTFOUND);
+    assert_null(got.name);
+    assert_int_equal(wf_store_plugin_get(st, "../etc/passwd", &got), WF_ENOTFOUND);
+    assert_int_equal(wf_store_plugin_get(st, "", &got), WF_ENOTFOUND);
+    assert_int_equal(wf_store_plugin_get(st, NULL, &got), WF_ENOTFOUND);
+    assert_int_equal(wf_store_plugin_get(st, "x' OR '1'='1", &got), WF_ENOTFOUND);
+    assert_int_equal(wf_store_plugin_delete(st, "nope"), WF_ENOTFOUND);
+    assert_int_equal(wf_store_run_get(st, "00000000-0000-4000-8000-000000000000", &rr),
+                     WF_ENOTFOUND);
+    assert_int_equal(wf_store_run_get(st, "not-a-uuid", &rr), WF_ENOTFOUND);
+
+    char long_name[80];
+    memset(long_name, 'a', 65);
+    long_name[65] = '\0';
+    const char *bad_names[] = {"", "-lead", "a b", "a/b", "é", long_name, NULL};
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(put(st, bad_names[i], "x", "", NULL), WF_EINVAL);
+    long_name[64] = '\0';  /* 64 characters is the most */
+    assert_int_equal(put(st, long_name, "x", "", NULL), 0);
+    rev++;
+
+    wf_plugin in = {.name = "ok", .code = NULL};
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.code = "bad \xff utf-8";
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.code = "overlong \xc0\xaf";
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.code = "surrogate \xed\xa0\x80";
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.code = "fine";
+    in.description = "cut \xe2\x82";
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.description = NULL;
+    in.input_type = "binary";
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    assert_int_equal(wf_store_plugin_put(st, NULL, NULL), WF_EINVAL);
+    /* nothing of that was written */
+    assert_int_equal(revision(st), rev);
+    assert_int_equal(wf_store_plugin_get(st, "ok", &got), WF_ENOTFOUND);
+}
+
+static void test_revision(void **state)
+{
+    wf_store *st = *state;
+    int64_t r0 = revision(st);
+    assert_int_equal(put(st, "a", "1", "", NULL), 0);
+    int64_t r1 = revision(st);
+    assert_true(r1 > r0);
+    assert_int_equal(put(st, "a", "2", "", NULL), 0);
+    int64_t r2 = revision(st);
+    assert_true(r2 > r1);
+    wf_plugin got;
+    assert_int_equal(wf_store_plugin_get(st, "a", &got), 0);
+    wf_plugin_clear(&got);
+    wf_run_record r;
+    char id[37];
+    make_run(&r, id, "a", NULL);
+    assert_int_equal(wf_store_run_put(st, &r), 0);
+    assert_int_equal(wf_store_plugin_delete(st, "zzz"), WF_ENOTFOUND);
+    assert_int_equal(revision(st), r2);  /* reads, runs, failed deletes: no change */
+    assert_int_equal(wf_store_plugin_delete(st, "a"), 0);
+    assert_true(revision(st) > r2);
+
+    /* another handle on the same database sees the same value */
+    wf_store *other = open_store();
+    int64_t ro = -1;
+    assert_int_equal(wf_store_plugins_revision(other, &ro), 0);
+    assert_int_equal(ro, revision(st));
+    assert_int_equal(put(other, "b", "1", "", NULL), 0);
+    assert_int_equal(revision(st), ro + 1);
+    wf_store_close(other);
+}
+
+static void test_runs(void **state)
+{
+    wf_store *st = *state;
+    wf_run_record r, got;
+    char ids[6][37];
+    const char *times[6] = {"2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.000Z",
+                            "2026-01-01T00:00:02.000Z", "2026-01-01T00:00:02.000Z",
+                            "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z"};
+    for (int i = 0; i < 6; i++) {
+        make_run(&r, ids[i], i % 2 ? "odd" : "even", times[i]);
+        r.version = i;
+        if (i == 2) {
+            r.success = 0;
+            r.error = "Traceback ...";
+            r.error_type = "plugin_error";
+            r.result_json = NULL;
+        } else {
+            r.result_json = "{\"n\": 1}";
+        }
+        assert_int_equal(wf_store_run_put(st, &r), 0);
+    }
+    assert_int_equal(wf_store_run_get(st, ids[2], &got), 0);
+    assert_string_equal(got.run_id, ids[2]);
+    assert_string_equal(got.plugin, "even");
+    assert_int_equal(got.version, 2);
+    assert_int_equal(got.success, 0);
+    assert_string_equal(got.output, "out");
+    assert_string_equal(got.error, "Traceback ...");
+    assert_string_equal(got.error_type, "plugin_error");
+    assert_null(got.result_json);
+    assert_string_equal(got.logs, "log");
+    assert_string_equal(got.input_data, "in");
+    assert_int_equal(got.ai_calls, 2);
+    assert_int_equal(got.duration_ms, 17);
+    assert_string_equal(got.started_at, times[2]);
+    wf_run_record_clear(&got);
+    assert_int_equal(wf_store_run_get(st, ids[1], &got), 0);
+    assert_int_equal(got.success, 1);
+    assert_null(got.error);
+    assert_null(got.error_type);
+    assert_string_equal(got.result_json, "{\"n\": 1}");
+    wf_run_record_clear(&got);
+
+    /* newest first; equal times in the order recorded, newest first */
+    wf_run_record *list;
+    size_t n;
+    assert_int_equal(wf_store_run_list(st, NULL, 100, 0, &list, &n), 0);
+    assert_int_equal(n, 6);
+    const int order[6] = {5, 4, 3, 2, 1, 0};
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(list[i].run_id, ids[order[i]]);
+    wf_run_records_free(list, n);
+    assert_int_equal(wf_store_run_list(st, "odd", 2, 1, &list, &n), 0);
+    assert_int_equal(n, 1 + 1);
+    assert_string_equal(list[0].run_id, ids[3]);
+    assert_string_equal(list[1].run_id, ids[1]);
+    wf_run_records_free(list, n);
+    assert_int_equal(wf_store_run_list(st, "nobody", 10, 0, &list, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(wf_store_run_list(st, "../x", 10, 0, &list, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(wf_store_run_list(st, NULL, 0, 0, &list, &n), WF_EINVAL);
+    assert_int_equal(wf_store_run_list(st, NULL, 1, -1, &list, &n), WF_EINVAL);
+
+    /* the same id twice: the first is kept */
+    make_run(&r, ids[0], "even", NULL);
+    r.run_id = ids[5];
+    r.output = "second";
+    assert_int_equal(wf_store_run_put(st, &r), WF_ECONFLICT);
+    assert_int_equal(wf_store_run_get(st, ids[5], &got), 0);
+    assert_string_equal(got.output, "out");
+    wf_run_record_clear(&got);
+
+    /* bad records are refused */
+    make_run(&r, ids[0], "even", NULL);
+    r.error_type = "oops";
+    assert_int_equal(wf_store_run_put(st, &r), WF_EINVAL);
+    make_run(&r, ids[0], "even", "2026-02-30T00:00:00.000Z");
+    assert_int_equal(wf_store_run_put(st, &r), WF_EINVAL);
+    make_run(&r, ids[0], "even", "yesterday");
+    assert_int_equal(wf_store_run_put(st, &r), WF_EINVAL);
+    make_run(&r, ids[0], "even", NULL);
+    r.run_id = "1234";
+    assert_int_equal(wf_store_run_put(st, &r), WF_EINVAL);
+    make_run(&r, ids[0], "", NULL);
+    assert_int_equal(wf_store_run_put(st, &r), WF_EINVAL);
+    assert_int_equal(wf_store_run_put(st, NULL), WF_EINVAL);
+
+    /* a plugin's output is any bytes: stored, with U+FFFD for bad ones; a
+     * missing started_at is now */
+    make_run(&r, ids[0], "even", NULL);
+    r.output = "a\xff" "b\xc3";
+    r.logs = NULL;
+    r.input_data = NULL;
+    assert_int_equal(wf_store_run_put(st, &r), 0);
+    assert_int_equal(wf_store_run_get(st, ids[0], &got), 0);
+    assert_string_equal(got.output, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+    assert_string_equal(got.logs, "");
+    assert_string_equal(got.input_data, "");
+    assert_true(wf_store_timestamp_valid(got.started_at));
+    wf_run_record_clear(&got);
+    assert_int_equal(wf_store_run_list(st, NULL, 1, 0, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].run_id, ids[0]);  /* 2026-11 and later: the newest */
+    wf_run_records_free(list, n);
+}
+
+static void test_unicode(void **state)
+{
+    wf_store *st = *state;
+    const char *code = "# héllo wörld — 你好 🚀 ́e\nprint('Ωμέγα')\n";
+    const char *desc = "émoji 🎉, 日本語, RTL שלום, zero-width \xe2\x80\x8b";
+    wf_plugin in = {.name = "uni", .code = (char *)code, .description = (char *)desc,
+                    .input_hint = "→ ∑"};
+    wf_plugin out, got;
+    assert_int_equal(wf_store_plugin_put(st, &in, &out), 0);
+    assert_int_equal(out.size_bytes, (int64_t)strlen(code));
+    assert_int_equal(wf_store_plugin_get(st, "uni", &got), 0);
+    assert_string_equal(got.code, code);
+    assert_string_equal(got.description, desc);
+    assert_string_equal(got.input_hint, "→ ∑");
+    assert_string_equal(got.sha256, out.sha256);
+    wf_plugin_clear(&out);
+    wf_plugin_clear(&got);
+
+    wf_run_record r, rr;
+    char id[37];
+    make_run(&r, id, "uni", NULL);
+    r.output = "résultat ✓";
+    r.input_data = "{\"q\": \"¿qué?\"}";
+    assert_int_equal(wf_store_run_put(st, &r), 0);
+    assert_int_equal(wf_store_run_get(st, id, &rr), 0);
+    assert_string_equal(rr.output, "résultat ✓");
+    assert_string_equal(rr.input_data, "{\"q\": \"¿qué?\"}");
+    wf_run_record_clear(&rr);
+}
+
+static void test_big_code(void **state)
+{
+    wf_store *st = *state;
+    size_t len = 4u << 20;
+    char *code = xmalloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        code[i] = (char)('a' + (i * 7919 % 26));
+    for (size_t i = 99; i < len; i += 100)
+        code[i] = '\n';
+    code[len] = '\0';
+    wf_plugin in = {.name = "big", .code = code};
+    wf_plugin out, got;
+    assert_int_equal(wf_store_plugin_put(st, &in, &out), 0);
+    assert_int_equal(wf_store_plugin_get(st, "big", &got), 0);
+    assert_int_equal(got.size_bytes, (int64_t)len);
+    assert_int_equal(strlen(got.code), len);
+    assert_memory_equal(got.code, code, len);
+    assert_string_equal(got.sha256, out.sha256);
+    wf_plugin_clear(&out);
+    wf_plugin_clear(&got);
+    free(code);
+}
+
+#define PUT_THREADS 8
+#define PUTS_EACH 25
+
+static void *put_worker(void *arg)
+{
+    wf_store *st = arg;
+    for (int i = 0; i < PUTS_EACH; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "own_%lu_%d", (unsigned long)pthread_self() % 100000, i % 3);
+        if (put(st, "shared", "x = 1", "", NULL) != 0 || put(st, name, "y", "", NULL) != 0)
+            return (void *)1;
+        wf_plugin got;
+        if (wf_store_plugin_get(st, "shared", &got) != 0)
+            return (void *)1;
+        wf_plugin_clear(&got);
+    }
+    return NULL;
+}
+
+static void test_concurrent_puts(void **state)
+{
+    wf_store *st = *state;
+    int64_t r0 = revision(st);
+    pthread_t t[PUT_THREADS];
+    for (int i = 0; i < PUT_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, put_worker, st), 0);
+    int failed = 0;
+    for (int i = 0; i < PUT_THREADS; i++) {
+        void *res;
+        pthread_join(t[i], &res);
+        failed += res != NULL;
+    }
+    assert_int_equal(failed, 0);
+    /* no upload lost: every one got its own version */
+    wf_plugin got;
+    assert_int_equal(wf_store_plugin_get(st, "shared", &got), 0);
+    assert_int_equal(got.version, PUT_THREADS * PUTS_EACH);
+    wf_plugin_clear(&got);
+    assert_int_equal(raw_int("SELECT COUNT(DISTINCT version) FROM plugin_versions "
+                             "WHERE name = 'shared'"), PUT_THREADS * PUTS_EACH);
+    assert_int_equal(revision(st), r0 + 2 * PUT_THREADS * PUTS_EACH);
+}
+
+static void test_reopen_migration(void **state)
+{
+    wf_store *st = *state;
+    assert_int_equal(put(st, "keep", "k", "", NULL), 0);
+    int64_t versions = raw_int("SELECT COUNT(*) FROM schema_version");
+    assert_true(versions >= 1);
+    int64_t rev = revision(st);
+    wf_store_close(st);
+    *state = NULL;
+
+    for (int i = 0; i < 2; i++) {
+        st = open_store();
+        assert_int_equal(raw_int("SELECT COUNT(*) FROM schema_version"), versions);
+        assert_int_equal(revision(st), rev);
+        wf_plugin got;
+        assert_int_equal(wf_store_plugin_get(st, "keep", &got), 0);
+        assert_string_equal(got.code, "k");
+        wf_plugin_clear(&got);
+        wf_store_close(st);
+    }
+
+    /* a schema from a newer server is refused, with a reason */
+    raw_exec("INSERT INTO schema_version (version, applied_at) "
+             "VALUES (999, '2030-01-01T00:00:00.000Z')");
+    char err[256] = "";
+    st = NULL;
+    assert_int_equal(wf_store_open(&cfg, &st, err, sizeof err), WF_EINVAL);
+    assert_null(st);
+    assert_non_null(strstr(err, "newer"));
+    raw_exec("DELETE FROM schema_version WHERE version = 999");
+    *state = open_store();
+}
+
+static void test_failed_transaction(void **state)
+{
+    wf_store *st = *state;
+    assert_int_equal(put(st, "t", "good", "fine", NULL), 0);
+    int64_t rev = revision(st);
+    raw_exec(be->boom_sql);
+
+    /* the version insert fails after the plugin row and revision changed */
+    assert_int_not_equal(put(st, "t", "bad", "boom", NULL), 0);
+    assert_int_not_equal(put(st, "fresh", "bad", "boom", NULL), 0);
+
+    assert_int_equal(revision(st), rev);
+    wf_plugin got;
+    assert_int_equal(wf_store_plugin_get(st, "t", &got), 0);
+    assert_string_equal(got.code, "good");
+    assert_int_equal(got.version, 1);
+    wf_plugin_clear(&got);
+    assert_int_equal(wf_store_plugin_get(st, "fresh", &got), WF_ENOTFOUND);
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM plugins"), 1);
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM plugin_versions"), 1);
+
+    /* and the store goes on working */
+    wf_plugin out;
+    assert_int_equal(put(st, "t", "better", "fine", &out), 0);
+    assert_int_equal(out.version, 2);
+    wf_plugin_clear(&out);
+}
+
+/* A writer killed at a random point leaves either whole uploads or none. */
+static void test_crash_leaves_nothing_half_written(void **state)
+{
+    wf_store *st = *state;
+    int64_t r0 = revision(st);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        wf_store *child = NULL;
+        if (wf_store_open(&cfg, &child, NULL, 0) != 0)
+            _exit(3);
+        for (int i = 0;; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "c%d", i % 7);
+            put(child, name, "crash test code", "", NULL);
+        }
+    }
+    /* wait until it has written a fair amount, then kill it mid-flight */
+    for (int i = 0; i < 2000 && revision(st) < r0 + 40; i++) {
+        struct timespec ms = {0, 5 * 1000 * 1000};
+        nanosleep(&ms, NULL);
+    }
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+
+    wf_store *again = open_store();
+    int64_t rev = revision(again);
+    assert_true(rev >= r0 + 40);
+    /* every plugin's current version exists, versions have no gaps, and
+     * the revision counted exactly the uploads that committed */
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM plugins p WHERE NOT EXISTS (SELECT 1 "
+                             "FROM plugin_versions v WHERE v.name = p.name AND "
+                             "v.version = p.version)"), 0);
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM plugins p WHERE p.version <> (SELECT "
+                             "COUNT(*) FROM plugin_versions v WHERE v.name = p.name)"), 0);
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM plugin_versions"), rev - r0);
+    if (be->kind == WF_DB_SQLITE) {
+        sqlite3 *db;
+        sqlite3_stmt *q;
+        assert_int_equal(sqlite3_open(sqlite_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, NULL), 0);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+    }
+    wf_store_close(again);
+}
+
+/* ---- back-end independent pieces ----------------------------------------- */
+
+static void test_sha256_vectors(void **state)
+{
+    (void)state;
+    char hex[65];
+    wf_store_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    wf_store_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    wf_store_sha256_hex(m448, strlen(m448), hex);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    const char *m896 = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnop"
+                       "jklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+    wf_store_sha256_hex(m896, strlen(m896), hex);
+    assert_string_equal(hex, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+    char *mil = xmalloc(1000000);
+    memset(mil, 'a', 1000000);
+    wf_store_sha256_hex(mil, 1000000, hex);
+    assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(mil);
+    /* lengths around the padding boundaries, against sha256sum */
+    static const struct { size_t len; const char *hex; } edge[] = {
+        {55, "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072"},
+        {56, "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e"},
+        {63, "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2"},
+        {64, "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c"},
+        {119, "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c"},
+        {120, "13f05a0b594787f5ecd315edc96141bd3243203d1b7d4f0836f37308b276ba98"},
+    };
+    char xs[128];
+    memset(xs, 'x', sizeof xs);
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        wf_store_sha256_hex(xs, edge[i].len, hex);
+        assert_string_equal(hex, edge[i].hex);
+    }
+}
+
+static void test_checks(void **state)
+{
+    (void)state;
+    char id[37], id2[37];
+    wf_store_uuid4(id);
+    wf_store_uuid4(id2);
+    assert_true(wf_store_uuid_valid(id));
+    assert_string_not_equal(id, id2);
+    assert_int_equal(id[14], '4');
+    assert_non_null(strchr("89ab", id[19]));
+    char ts[25];
+    wf_store_timestamp_now(ts);
+    assert_true(wf_store_timestamp_valid(ts));
+    assert_true(wf_store_timestamp_valid("2024-02-29T23:59:59.999Z"));
+    assert_false(wf_store_timestamp_valid("2023-02-29T00:00:00.000Z"));
+    assert_false(wf_store_timestamp_valid("2023-01-01T24:00:00.000Z"));
+    assert_false(wf_store_timestamp_valid("2023-01-01 00:00:00.000Z"));
+    assert_false(wf_store_timestamp_valid("2023-01-01T00:00:00Z"));
+    assert_true(wf_store_name_valid("a"));
+    assert_true(wf_store_name_valid("_x-1"));
+    assert_false(wf_store_name_valid("-x"));
+    assert_false(wf_store_name_valid("x.py"));
+    assert_true(wf_store_utf8_valid("\xf4\x8f\xbf\xbf", 4));   /* U+10FFFF */
+    assert_false(wf_store_utf8_valid("\xf4\x90\x80\x80", 4));  /* beyond */
+    assert_false(wf_store_utf8_valid("\xe0\x80\x80", 3));      /* overlong */
+    char *s = wf_store_utf8_sanitize("ok\x80\xf0\x9f\x98\x80\xf0\x9f");
+    assert_string_equal(s, "ok\xef\xbf\xbd\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd");
+    free(s);
+}
+
+/* ---- groups -------------------------------------------------------------- */
+
+#define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
+
+static const struct CMUnitTest store_tests[] = {
+    STORE_TEST(test_put_get),
+    STORE_TEST(test_versions),
+    STORE_TEST(test_list_pagination),
+    STORE_TEST(test_delete),
+    STORE_TEST(test_not_found_and_bad_input),
+    STORE_TEST(test_revision),
+    STORE_TEST(test_runs),
+    STORE_TEST(test_unicode),
+    STORE_TEST(test_big_code),
+    STORE_TEST(test_concurrent_puts),
+    STORE_TEST(test_reopen_migration),
+    STORE_TEST(test_failed_transaction),
+    STORE_TEST(test_crash_leaves_nothing_half_written),
+};
+
+static int run_sqlite(void)
+{
+    backend b = {.kind = WF_DB_SQLITE,
+                 .boom_sql = "CREATE TRIGGER boom BEFORE INSERT ON plugin_versions "
+                             "WHEN NEW.description = 'boom' "
+                             "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"};
+    snprintf(b.dir, sizeof b.dir, "%s/wf-store-test-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(b.dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    be = &b;
+    int failed = cmocka_run_group_tests_name("store_sqlite", store_tests, NULL, NULL);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", b.dir);
+    be = NULL;
+    return failed;
+}
+
+int main(void)
+{
+    const struct CMUnitTest util_tests[] = {
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_checks),
+    };
+    int failed = cmocka_run_group_tests_name("store_util", util_tests, NULL, NULL);
+    failed += run_sqlite();
+    return failed ? 1 : 0;
+}
