@@ -148,7 +148,10 @@ class PluginsApi:
                       b"Content-Length: 1073741824\r\n\r\n--b\r\n")
             data = b""
             while b"\r\n\r\n" not in data:
-                chunk = s.recv(4096)
+                try:
+                    chunk = s.recv(4096)
+                except ConnectionResetError:
+                    break
                 if not chunk:
                     break
                 data += chunk

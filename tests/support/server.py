@@ -321,17 +321,16 @@ class ServerCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.double = None
+        cls.double = cls.server = None
         cls.pg_name = None
         env = dict(cls.extra_env)
-        if cls.with_double:
-            cls.double = OllamaDouble()
-            env.setdefault("OLLAMA_BASE_URL", cls.double.start())
-        if cls.store == "postgresql":
-            cls.pg_name, url = pg_create_database()
-            env["DATABASE_URL"] = url
-        cls.server = Server(env=env)
         try:
+            if cls.store == "postgresql":
+                cls.pg_name, env["DATABASE_URL"] = pg_create_database()
+            if cls.with_double:
+                cls.double = OllamaDouble()
+                env.setdefault("OLLAMA_BASE_URL", cls.double.start())
+            cls.server = Server(env=env)
             cls.server.start()
         except BaseException:
             cls._teardown_rest()
@@ -339,7 +338,8 @@ class ServerCase(unittest.TestCase):
 
     @classmethod
     def _teardown_rest(cls):
-        cls.server.cleanup()
+        if cls.server:
+            cls.server.cleanup()
         if cls.double:
             cls.double.stop()
         if cls.pg_name:
