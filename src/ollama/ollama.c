@@ -1,5 +1,5 @@
 /* ollama.c - blocking libcurl client for Ollama's HTTP API (ollama.h).
- * One easy handle per call; connections and DNS are shared per client. */
+ * Each call borrows an easy handle from a small idle pool (keep-alive). */
 #include "ollama/ollama.h"
 
 #include <ctype.h>
@@ -26,11 +26,18 @@
  * short connect timeout keeps "Ollama is down" answers fast. */
 #define WF_OLLAMA_CONNECT_MS 1500L
 #define WF_OLLAMA_DEFAULT_TIMEOUT_MS 120000
+/* Idle easy handles kept for reuse. libcurl does not support sharing one
+ * connection cache between concurrent threads, so each handle keeps its
+ * own connections and is used by one thread at a time. */
+#define WF_OLLAMA_IDLE_MAX 16
 
 struct wf_ollama {
     char *base_url;
-    CURLSH *share;
+    CURLSH *share;                 /* DNS cache only */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+    pthread_mutex_t idle_lock;
+    CURL *idle[WF_OLLAMA_IDLE_MAX];
+    int nidle;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -87,8 +94,8 @@ int wf_ollama_new(const char *base_url, wf_ollama **out)
         curl_share_setopt(ol->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
         curl_share_setopt(ol->share, CURLSHOPT_USERDATA, ol);
         curl_share_setopt(ol->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-        curl_share_setopt(ol->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     }
+    pthread_mutex_init(&ol->idle_lock, NULL);
     *out = ol;
     return 0;
 }
@@ -97,6 +104,9 @@ void wf_ollama_free(wf_ollama *ol)
 {
     if (ol == NULL)
         return;
+    for (int i = 0; i < ol->nidle; i++)
+        curl_easy_cleanup(ol->idle[i]);
+    pthread_mutex_destroy(&ol->idle_lock);
     if (ol->share != NULL)
         curl_share_cleanup(ol->share);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -108,6 +118,34 @@ void wf_ollama_free(wf_ollama *ol)
 const char *wf_ollama_base_url(const wf_ollama *ol)
 {
     return ol->base_url;
+}
+
+/* An easy handle for one call: an idle one (reset, its connections kept)
+ * or a new one. NULL when out of memory. */
+static CURL *handle_get(wf_ollama *ol)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&ol->idle_lock);
+    if (ol->nidle > 0)
+        h = ol->idle[--ol->nidle];
+    pthread_mutex_unlock(&ol->idle_lock);
+    if (h != NULL) {
+        curl_easy_reset(h);
+        return h;
+    }
+    return curl_easy_init();
+}
+
+static void handle_put(wf_ollama *ol, CURL *h)
+{
+    pthread_mutex_lock(&ol->idle_lock);
+    if (ol->nidle < WF_OLLAMA_IDLE_MAX) {
+        ol->idle[ol->nidle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&ol->idle_lock);
+    if (h != NULL)
+        curl_easy_cleanup(h);
 }
 
 /* ---- growing byte buffer with a cap ---------------------------------- */
@@ -300,7 +338,7 @@ static int call_run(wf_ollama *ol, wf_call *c, const char *path, const char *jso
         return WF_ENOMEM;
     snprintf(url, ulen, "%s%s", ol->base_url, path);
 
-    c->curl = curl_easy_init();
+    c->curl = handle_get(ol);
     if (c->curl == NULL) {
         free(url);
         wf_errorf(err, errlen, "cannot create an HTTP client handle");
@@ -388,7 +426,7 @@ static int call_run(wf_ollama *ol, wf_call *c, const char *path, const char *jso
         rc = WF_EPROTO;
         wf_errorf(err, errlen, "Ollama's answer ended before it was done");
     }
-    curl_easy_cleanup(h);
+    handle_put(ol, h);
     c->curl = NULL;
     free(url);
     return rc;

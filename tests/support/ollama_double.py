@@ -12,7 +12,8 @@ Behaviour is set through an admin API that tests use:
                          first restores the defaults)
   GET  /_double/config   the configuration
   GET  /_double/requests every API request received (method, path, headers,
-                         body parsed as JSON when it is JSON)
+                         body parsed as JSON when it is JSON, the client's
+                         port: equal ports mean a reused connection)
   DELETE /_double/requests  forget them
 
 Configuration keys (each may also be set per model under
@@ -170,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.double._record({
             "method": method, "path": path, "query": self.path[len(path):],
             "headers": {k.lower(): v for k, v in self.headers.items()},
-            "body": body, "time": time.time(),
+            "body": body, "time": time.time(), "peer_port": self.client_address[1],
         })
         model = body.get("model") if isinstance(body, dict) else None
         cfg = self.double._effective(model if isinstance(model, str) else None)

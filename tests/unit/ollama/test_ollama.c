@@ -235,6 +235,26 @@ static void test_chat_with_system_and_options(void **state)
     wf_ollama_free(ol);
 }
 
+static void test_connections_are_reused(void **state)
+{
+    (void)state;
+    configure("{\"reset\": true}");
+    wf_ollama *ol = client();
+    char *v = NULL, err[256] = "";
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(wf_ollama_version(ol, 5000, &v, err, sizeof err), 0);
+        free(v);
+    }
+    json_t *reqs = admin("GET", "/_double/requests", NULL);
+    assert_int_equal(json_array_size(reqs), 3);
+    json_int_t port = json_integer_value(json_object_get(json_array_get(reqs, 0), "peer_port"));
+    for (size_t i = 1; i < 3; i++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(reqs, i), "peer_port")),
+                         port);
+    json_decref(reqs);
+    wf_ollama_free(ol);
+}
+
 static void test_canned_and_empty_answer(void **state)
 {
     (void)state;
@@ -492,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_show_and_not_found),
         cmocka_unit_test(test_generate_streams_and_assembles),
         cmocka_unit_test(test_chat_with_system_and_options),
+        cmocka_unit_test(test_connections_are_reused),
         cmocka_unit_test(test_canned_and_empty_answer),
         cmocka_unit_test(test_generate_unknown_model),
         cmocka_unit_test(test_error_inside_stream),
