@@ -517,7 +517,11 @@ int wf_ollama_show(wf_ollama *ol, const char *model, int timeout_ms, json_t **in
 {
     *info = NULL;
     json_t *req = json_pack("{s:s}", "model", model ? model : "");
-    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    if (req == NULL) {
+        wf_errorf(err, errlen, "the model name must be UTF-8");
+        return WF_EINVAL;
+    }
+    char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     if (body == NULL)
         return WF_ENOMEM;

@@ -415,6 +415,9 @@ static void test_bad_arguments(void **state)
     assert_int_equal(wf_ollama_generate(ol, "m", "\xff\xfe", NULL, NULL, 1000, &ans, err,
                                         sizeof err),
                      WF_EINVAL);
+    json_t *info = NULL;
+    assert_int_equal(wf_ollama_show(ol, "\xc3(", 1000, &info, err, sizeof err), WF_EINVAL);
+    assert_null(info);
     json_t *arr = json_array();
     assert_int_equal(wf_ollama_generate(ol, "m", "p", NULL, arr, 1000, &ans, err, sizeof err),
                      WF_EINVAL);
