@@ -29,3 +29,6 @@ $(ENGINE_MODULE_STAMP): $(PYWASM_STAMP) scripts/wasm/wasm2native.sh scripts/wasm
 	@out=$$(WF_W2C_CFLAGS='$(ENGINE_W2C_CFLAGS)' scripts/wasm/wasm2native.sh "$$(cat $(PYWASM_STAMP))/python.wasm" | tail -n1) && \
 	  test -f "$$out/module.a" && echo "$$out" >$@.tmp && mv $@.tmp $@
 	@echo "engine-module: $$(cat $@)"
+
+# The engine tests need both products; when cached this costs a few file checks.
+test: python-wasm engine-module

@@ -86,15 +86,22 @@ def main():
     i = cut
     while i < len(lines):
         line = lines[i]
-        m = FWD_DECL.match(line)
+        # wasm2c wraps long parameter lists: read a declaration or definition head up to its end.
+        head_end = i
+        if line.startswith("static ") and "w2c_" in line:
+            while head_end + 1 < len(lines) and not lines[head_end].rstrip().endswith(("{", ";")):
+                head_end += 1
+        head = " ".join(l.strip() for l in lines[i:head_end + 1])
+        m = FWD_DECL.match(head)
         if m:
             declared.add(m.group(2))
             header.append(line[len("static "):])
-            i += 1
+            header.extend(lines[i + 1:head_end + 1])
+            i = head_end + 1
             continue
-        m = FUNC_DEF.match(line)
+        m = FUNC_DEF.match(head)
         if m and m.group(2) in declared:
-            end = i
+            end = head_end
             while end < len(lines) and lines[end] != "}":
                 end += 1
             if end == len(lines):

@@ -79,10 +79,10 @@ echo "split: $nfuncs functions into $parts parts + mod_0.c" >>"$log"
 
 STEP="compile"
 t0=$SECONDS
-# Largest parts first so the two workers finish together.
+# Largest parts first so the two workers finish together; exit 255 makes xargs stop at the first failure.
 ls -S "$W"/src/mod_*.c >"$W/order"
 # shellcheck disable=SC2016
-if ! xargs -P "$JOBS" -I{} sh -c '"$1" $2 -I"$3" -c "$4" -o "${4%.c}.o" >"${4%.c}.log" 2>&1 || { echo "compile failed: $4" >&2; cat "${4%.c}.log" >&2; exit 1; }' \
+if ! xargs -P "$JOBS" -I{} sh -c '"$1" $2 -I"$3" -c "$4" -o "${4%.c}.o" >"${4%.c}.log" 2>&1 || { echo "compile failed: $4" >&2; cat "${4%.c}.log" >&2; exit 255; }' \
         _ "$CC" "$BASE_CFLAGS $EXTRA_CFLAGS" "$W/src" {} <"$W/order" 2>>"$log"; then
     grep -A20 'compile failed' "$log" | head -n 40 >&2
     fail "gcc could not compile the generated C (log: $log)"
