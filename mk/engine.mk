@@ -1,0 +1,47 @@
+# engine.mk - the WASI host (libwfwasi.a), the wasi-run tool and their tests.
+# The host is not part of the server: sandbox binaries link it with a module
+# translated by wasm2c (scripts/wasm/wasm2native.sh).
+
+WASM2C_DIR   := /usr/share/wabt/wasm2c
+# The runtime is built once, with our own fault handler instead of wasm2c's
+# (which takes every SIGSEGV for a guest trap) and with the call-depth
+# counter available, so a module may be compiled with either stack check.
+WASI_RT_FLAGS := -DWASM_RT_SKIP_SIGNAL_RECOVERY=1 -DWASM_RT_USE_STACK_DEPTH_COUNT=1 -I$(WASM2C_DIR)
+WASI_CFLAGS  := $(CFLAGS) $(WASI_RT_FLAGS)
+
+WASI_LIB_SRC := $(filter-out src/wasi/wasi_module_glue.c src/wasi/wasi_run_main.c,$(wildcard src/wasi/*.c))
+WASI_LIB_OBJ := $(WASI_LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/wasi-rt/wasm-rt-impl.o \
+                $(BUILD)/obj/src/common/wf_error.o
+LIBWFWASI    := $(BUILD)/libwfwasi.a
+WASI_RUN_MAIN := $(BUILD)/obj/src/wasi/wasi_run_main.o
+
+$(BUILD)/obj/src/wasi/%.o: src/wasi/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WASI_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/wasi-rt/wasm-rt-impl.o: $(WASM2C_DIR)/wasm-rt-impl.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -g $(OPT) $(SANFLAGS) $(WASI_RT_FLAGS) -w -c $< -o $@
+
+$(LIBWFWASI): $(WASI_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# wasi-run: a script that translates, links and caches one executable per
+# module (and per host library), then runs it.
+$(BUILD)/wasi-run: scripts/wasm/wasi-run.sh $(LIBWFWASI) $(WASI_RUN_MAIN) src/wasi/wasi_module_glue.c
+	sed -e 's|@ROOT@|$(CURDIR)|g' -e 's|@BUILD@|$(abspath $(BUILD))|g' \
+	    -e 's|@CC@|$(CC)|g' -e 's|@SANFLAGS@|$(SANFLAGS)|g' $< > $@.tmp
+	chmod +x $@.tmp && mv $@.tmp $@
+
+engine: $(LIBWFWASI) $(BUILD)/wasi-run
+all: engine
+.PHONY: engine
+
+# Unit tests of the host link libwfwasi.a (more specific than the default
+# test rule, so make prefers it).
+$(BUILD)/tests/wasi/%: tests/unit/wasi/%.c $(LIBWFWASI)
+	@mkdir -p $(dir $@)
+	$(CC) $(WASI_CFLAGS) -Itests/unit $< $(LIBWFWASI) -lcmocka -lpthread $(LDFLAGS) -o $@
+
+-include $(WASI_LIB_OBJ:.o=.d) $(WASI_RUN_MAIN:.o=.d)
