@@ -470,6 +470,9 @@ int wf_vfs_init(struct wf_vfs *vfs, const struct wf_vfs_image *img,
     if (!vfs->root || !vfs->tmp)
         goto nomem;
     vfs->root->nlink = 1;
+    if (dir_add(vfs->root, "tmp", 3, vfs->tmp))
+        goto nomem;
+    vfs->tmp->parent = NULL;
     if (img) {
         for (uint32_t i = 0; i < img->top->nents; i++) {
             const struct wf_vfs_dirent *e = &img->top->ents[i];
@@ -486,9 +489,6 @@ int wf_vfs_init(struct wf_vfs *vfs, const struct wf_vfs_image *img,
                 (struct wf_vfs_dirent){ name, e->namelen, e->node };
         }
     }
-    if (dir_add(vfs->root, "tmp", 3, vfs->tmp))
-        goto nomem;
-    vfs->tmp->parent = NULL;
     vfs->used_inodes = 1;
     return 0;
 nomem:
