@@ -1,12 +1,751 @@
-/* store_pg.c - the PostgreSQL store back end (libpq).
- * Placeholder until the back end lands: refuses to open. */
+/* store_pg.c - the PostgreSQL store back end (libpq): a small pool of
+ * connections that reconnect by themselves after the server went away. */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
 #include "common/wf_error.h"
 #include "store/store_util.h"
 
+/* Seconds libpq may take to connect; a dead server must not hold requests. */
+#define PG_CONNECT_TIMEOUT "5"
+/* How long a call waits for a free pooled connection, in seconds. */
+#define PG_POOL_WAIT_S 10
+/* After a failed connect, calls needing a new connection fail at once for
+ * this long (ms), so a dead server costs one connect timeout, not one per
+ * request. */
+#define PG_RETRY_AFTER_MS 500
+
+enum pg_stmt_id {
+    PG_BUMP_REVISION, PG_GET_REVISION,
+    PG_UPSERT_PLUGIN, PG_INSERT_VERSION, PG_GET_PLUGIN, PG_DELETE_PLUGIN, PG_LIST_PLUGINS,
+    PG_PUT_RUN, PG_GET_RUN, PG_LIST_RUNS, PG_LIST_RUNS_OF,
+    PG_NSTMT
+};
+
+/* timestamptz as the store's text form */
+#define PG_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define PG_PLUGIN_COLS \
+    "p.name, p.version, " PG_TS("p.created_at") ", " PG_TS("p.updated_at") ", " \
+    "v.description, v.input_type, v.input_hint, v.calls, v.sha256, v.size"
+#define PG_PLUGIN_FROM \
+    " FROM plugins p JOIN plugin_versions v ON v.name = p.name AND v.version = p.version"
+#define PG_RUN_COLS \
+    "run_id, plugin, version, success, output, error, error_type, result_json, logs, " \
+    "input_data, ai_calls, duration_ms, " PG_TS("started_at")
+
+static const char *const pg_sql[PG_NSTMT] = {
+    /* the row lock on the counter serialises every plugin write, so the
+     * version bump cannot lose a concurrent upload and the revision order
+     * is the commit order */
+    [PG_BUMP_REVISION] =
+        "UPDATE store_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision",
+    [PG_GET_REVISION] = "SELECT revision FROM store_revision WHERE id = 1",
+    [PG_UPSERT_PLUGIN] =
+        "INSERT INTO plugins (name, version, created_at, updated_at, revision) "
+        "VALUES ($1, 1, $2, $2, $3) ON CONFLICT (name) DO UPDATE SET "
+        "version = plugins.version + 1, updated_at = EXCLUDED.updated_at, "
+        "revision = EXCLUDED.revision RETURNING version, " PG_TS("created_at"),
+    [PG_INSERT_VERSION] =
+        "INSERT INTO plugin_versions (name, version, code, description, input_type, "
+        "input_hint, calls, sha256, size, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    [PG_GET_PLUGIN] = "SELECT " PG_PLUGIN_COLS ", v.code" PG_PLUGIN_FROM " WHERE p.name = $1",
+    [PG_DELETE_PLUGIN] = "DELETE FROM plugins WHERE name = $1",
+    [PG_LIST_PLUGINS] = "SELECT " PG_PLUGIN_COLS PG_PLUGIN_FROM
+                        " ORDER BY p.revision DESC LIMIT $1 OFFSET $2",
+    [PG_PUT_RUN] = "INSERT INTO runs (run_id, plugin, version, success, output, error, "
+                   "error_type, result_json, logs, input_data, ai_calls, duration_ms, "
+                   "started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    [PG_GET_RUN] = "SELECT " PG_RUN_COLS " FROM runs WHERE run_id = $1",
+    [PG_LIST_RUNS] = "SELECT " PG_RUN_COLS " FROM runs "
+                     "ORDER BY started_at DESC, seq DESC LIMIT $1 OFFSET $2",
+    [PG_LIST_RUNS_OF] = "SELECT " PG_RUN_COLS " FROM runs WHERE plugin = $3 "
+                        "ORDER BY started_at DESC, seq DESC LIMIT $1 OFFSET $2",
+};
+
+/* The schema, as in store_sqlite.c: entry i brings it to version i + 1;
+ * never edit one that has shipped. */
+static const char *const pg_migrations[] = {
+    "CREATE TABLE plugins ("
+    "  name TEXT PRIMARY KEY,"
+    "  version INTEGER NOT NULL,"
+    "  created_at TIMESTAMPTZ NOT NULL,"
+    "  updated_at TIMESTAMPTZ NOT NULL,"
+    "  revision BIGINT NOT NULL);"
+    "CREATE INDEX plugins_by_revision ON plugins (revision);"
+    "CREATE TABLE plugin_versions ("
+    "  name TEXT NOT NULL REFERENCES plugins (name) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL,"
+    "  code TEXT NOT NULL,"
+    "  description TEXT NOT NULL,"
+    "  input_type TEXT NOT NULL,"
+    "  input_hint TEXT NOT NULL,"
+    "  calls INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  size BIGINT NOT NULL,"
+    "  created_at TIMESTAMPTZ NOT NULL,"
+    "  PRIMARY KEY (name, version));"
+    "CREATE TABLE store_revision ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  revision BIGINT NOT NULL);"
+    "INSERT INTO store_revision (id, revision) VALUES (1, 0);"
+    "CREATE TABLE runs ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  run_id TEXT NOT NULL UNIQUE,"
+    "  plugin TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  success BOOLEAN NOT NULL,"
+    "  output TEXT NOT NULL,"
+    "  error TEXT,"
+    "  error_type TEXT,"
+    "  result_json TEXT,"
+    "  logs TEXT NOT NULL,"
+    "  input_data TEXT NOT NULL,"
+    "  ai_calls INTEGER NOT NULL,"
+    "  duration_ms BIGINT NOT NULL,"
+    "  started_at TIMESTAMPTZ NOT NULL);"
+    "CREATE INDEX runs_by_started ON runs (started_at, seq);"
+    "CREATE INDEX runs_by_plugin_started ON runs (plugin, started_at, seq);",
+};
+
+/* Any constant: serialises schema migrations of servers starting together. */
+#define PG_MIGRATION_LOCK "7306115142031"
+
+typedef struct pg_conn {
+    PGconn *conn;           /* NULL until first connected */
+    unsigned prepared;      /* bit i: statement i is prepared in this session */
+    int sent;               /* statements sent in the current call */
+    int fresh;              /* connected for the current call */
+    int retrying;           /* the current call is a retry */
+    struct pg_conn *next;
+} pg_conn;
+
+typedef struct pg_store {
+    wf_store base;
+    char *conninfo;         /* holds secrets: never logged */
+    char *sslrootcert;
+    pthread_mutex_t lock;   /* guards everything below */
+    pthread_cond_t freed;
+    pg_conn *idle;
+    int total, max;
+    struct timespec retry_after;
+    int down;               /* the last connect failed (for logging changes only) */
+} pg_store;
+
+typedef int (*pg_op_fn)(pg_conn *c, void *arg);
+
+static void pg_ignore_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+static struct timespec now_mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t;
+}
+
+static int ts_before(struct timespec a, struct timespec b)
+{
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+static PGconn *pg_connect(const pg_store *s)
+{
+    /* Keywords after dbname (which expands the user's URL or conninfo)
+     * override it; the ones before are defaults the user may change. */
+    const char *kw[8], *val[8];
+    int i = 0;
+    kw[i] = "connect_timeout", val[i++] = PG_CONNECT_TIMEOUT;
+    kw[i] = "application_name", val[i++] = "wasmforge";
+    kw[i] = "dbname", val[i++] = s->conninfo;
+    kw[i] = "client_encoding", val[i++] = "UTF8";
+    if (s->sslrootcert) {
+        kw[i] = "sslmode", val[i++] = "verify-full";
+        kw[i] = "sslrootcert", val[i++] = s->sslrootcert;
+    }
+    kw[i] = NULL, val[i] = NULL;
+    PGconn *conn = PQconnectdbParams(kw, val, 1);
+    if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+        PQsetNoticeProcessor(conn, pg_ignore_notice, NULL);
+    return conn;
+}
+
+/* First line of libpq's message, without secrets (libpq never puts the
+ * password in it) and without the trailing newline. */
+static void pg_message(PGconn *conn, char *buf, size_t len)
+{
+    const char *m = conn ? PQerrorMessage(conn) : "out of memory";
+    size_t n = strcspn(m, "\n");
+    snprintf(buf, len, "%.*s", (int)n, m);
+}
+
+/* An idle connection the server has closed (restart, pg_terminate_backend)
+ * has data or EOF waiting; using it would fail the call for nothing. */
+static int pg_conn_stale(PGconn *conn)
+{
+    if (PQstatus(conn) != CONNECTION_OK)
+        return 1;
+    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+    return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
+
+/* Takes a pooled connection that is connected (or WF_EUNAVAIL). */
+static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
+{
+    pg_conn *c = NULL;
+    pthread_mutex_lock(&s->lock);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += PG_POOL_WAIT_S;
+    while (c == NULL) {
+        if (s->idle != NULL) {
+            c = s->idle;
+            s->idle = c->next;
+        } else if (s->total < s->max) {
+            c = calloc(1, sizeof *c);
+            if (c == NULL) {
+                pthread_mutex_unlock(&s->lock);
+                return WF_ENOMEM;
+            }
+            s->total++;
+        } else if (pthread_cond_timedwait(&s->freed, &s->lock, &deadline) == ETIMEDOUT) {
+            pthread_mutex_unlock(&s->lock);
+            wf_errorf(err, errlen, "store: every PostgreSQL connection is busy");
+            return WF_EUNAVAIL;
+        }
+    }
+    int must_connect = c->conn == NULL || pg_conn_stale(c->conn);
+    int wait = must_connect && ts_before(now_mono(), s->retry_after);
+    pthread_mutex_unlock(&s->lock);
+
+    c->sent = 0;
+    c->fresh = must_connect;
+    int rc = 0;
+    if (wait) {
+        wf_errorf(err, errlen, "store: PostgreSQL is unreachable");
+        rc = WF_EUNAVAIL;
+    } else if (must_connect) {
+        if (c->conn != NULL) {
+            PQreset(c->conn);
+            if (PQstatus(c->conn) == CONNECTION_OK)
+                PQsetNoticeProcessor(c->conn, pg_ignore_notice, NULL);
+        } else {
+            c->conn = pg_connect(s);
+        }
+        c->prepared = 0;
+        char msg[256] = "";
+        if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
+            pg_message(c->conn, msg, sizeof msg);
+            wf_errorf(err, errlen, "store: cannot connect to PostgreSQL: %s", msg);
+            rc = WF_EUNAVAIL;
+        }
+        pthread_mutex_lock(&s->lock);
+        if (rc != 0) {
+            s->retry_after = now_mono();
+            s->retry_after.tv_nsec += PG_RETRY_AFTER_MS * 1000000L;
+            if (s->retry_after.tv_nsec >= 1000000000L) {
+                s->retry_after.tv_sec++;
+                s->retry_after.tv_nsec -= 1000000000L;
+            }
+        }
+        int was_down = s->down;
+        s->down = rc != 0;
+        pthread_mutex_unlock(&s->lock);
+        if (rc != 0 && !was_down)
+            wf_log_warn("store: PostgreSQL is unreachable (%s); calls answer 'unavailable' "
+                        "until it is back", msg);
+        else if (rc == 0 && was_down)
+            wf_log_info("store: PostgreSQL is reachable again");
+    }
+    if (rc != 0) {
+        /* back to the pool, to be reconnected by a later call */
+        pthread_mutex_lock(&s->lock);
+        c->next = s->idle;
+        s->idle = c;
+        pthread_cond_signal(&s->freed);
+        pthread_mutex_unlock(&s->lock);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static void pg_release(pg_store *s, pg_conn *c)
+{
+    /* A call that failed inside its transaction leaves it open or aborted. */
+    if (PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(c->conn, "ROLLBACK"));
+    pthread_mutex_lock(&s->lock);
+    c->next = s->idle;
+    s->idle = c;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* A failed result to our error codes. A lost connection is WF_EUNAVAIL. */
+static int pg_error(pg_conn *c, const PGresult *r)
+{
+    if (PQstatus(c->conn) != CONNECTION_OK)
+        return WF_EUNAVAIL;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state == NULL)
+        return r ? WF_EINTERNAL : WF_ENOMEM;
+    if (strcmp(state, "23505") == 0)
+        return WF_ECONFLICT;         /* unique violation */
+    if (strncmp(state, "22", 2) == 0)
+        return WF_EINVAL;            /* data exception */
+    if (strcmp(state, "57014") == 0)
+        return WF_ETIMEOUT;          /* statement timeout */
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+        strncmp(state, "57P", 3) == 0 || strcmp(state, "40001") == 0 ||
+        strcmp(state, "40P01") == 0)
+        return WF_EUNAVAIL;          /* connection, resources, shutdown, retryable */
+    return WF_EINTERNAL;
+}
+
+/* Runs SQL whose result is not needed (BEGIN, COMMIT, a migration). */
+static int pg_command(pg_conn *c, const char *sql)
+{
+    c->sent++;
+    PGresult *r = PQexec(c->conn, sql);
+    int st = PQresultStatus(r);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pg_error(c, r);
+    PQclear(r);
+    return rc;
+}
+
+/* Runs prepared statement `id` (preparing it on first use in this
+ * session). On success *res holds the result, for the caller to PQclear. */
+static int pg_run(pg_conn *c, int id, int n, const char *const *params, PGresult **res)
+{
+    *res = NULL;
+    if (!(c->prepared & (1u << id))) {
+        char name[16];
+        snprintf(name, sizeof name, "wf%d", id);
+        c->sent++;
+        PGresult *r = PQprepare(c->conn, name, pg_sql[id], 0, NULL);
+        int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_error(c, r);
+        PQclear(r);
+        if (rc)
+            return rc;
+        c->prepared |= 1u << id;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "wf%d", id);
+    c->sent++;
+    PGresult *r = PQexecPrepared(c->conn, name, n, params, NULL, NULL, 0);
+    int st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        *res = r;
+        return 0;
+    }
+    int rc = pg_error(c, r);
+    PQclear(r);
+    return rc;
+}
+
+/* Runs op on a pooled connection. When the connection turns out dead on the
+ * call's first statement, nothing reached the server: the call is made once
+ * more on a fresh connection, so a restart of PostgreSQL between two calls
+ * costs no error. */
+static int pg_call(pg_store *s, pg_op_fn op, void *arg)
+{
+    for (int attempt = 0;; attempt++) {
+        pg_conn *c;
+        int rc = pg_acquire(s, &c, NULL, 0);
+        if (rc != 0)
+            return rc;
+        c->retrying = attempt > 0;
+        rc = op(c, arg);
+        int retry = rc == WF_EUNAVAIL && attempt == 0 && !c->fresh && c->sent <= 1 &&
+                    PQstatus(c->conn) != CONNECTION_OK;
+        pg_release(s, c);
+        if (!retry)
+            return rc;
+    }
+}
+
+typedef struct pg_row {
+    PGresult *r;
+    int i;
+} pg_row;
+
+static const char *pg_col(void *row, int col)
+{
+    pg_row *pr = row;
+    return PQgetisnull(pr->r, pr->i, col) ? NULL : PQgetvalue(pr->r, pr->i, col);
+}
+
+/* ---- schema -------------------------------------------------------------- */
+
+static int pg_migrate(pg_conn *c, char *err, size_t errlen)
+{
+    const int known = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
+    for (int v = 1; v <= known; v++) {
+        const char *step = "BEGIN";
+        PGresult *r = NULL;
+        int rc = pg_command(c, "BEGIN");
+        if (!rc) {
+            step = "locking";
+            rc = pg_command(c, "SELECT pg_advisory_xact_lock(" PG_MIGRATION_LOCK ")");
+        }
+        if (!rc) {
+            step = "schema_version";
+            rc = pg_command(c, "CREATE TABLE IF NOT EXISTS schema_version ("
+                               "  version INTEGER PRIMARY KEY,"
+                               "  applied_at TIMESTAMPTZ NOT NULL)");
+        }
+        int have = 0;
+        if (!rc) {
+            r = PQexec(c->conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+            if (PQresultStatus(r) == PGRES_TUPLES_OK)
+                have = atoi(PQgetvalue(r, 0, 0));
+            else
+                rc = pg_error(c, r);
+            PQclear(r);
+        }
+        if (!rc && have > known) {
+            pg_command(c, "ROLLBACK");
+            wf_errorf(err, errlen,
+                      "store: the database's schema (version %d) is newer than this server "
+                      "knows (%d): upgrade the server", have, known);
+            return WF_EINVAL;
+        }
+        if (!rc && have < v) {
+            step = "migration";
+            rc = pg_command(c, pg_migrations[v - 1]);
+            if (!rc) {
+                char sql[96];
+                snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, now())", v);
+                rc = pg_command(c, sql);
+            }
+        }
+        if (!rc) {
+            step = "COMMIT";
+            rc = pg_command(c, "COMMIT");
+        }
+        if (rc) {
+            char msg[256];
+            pg_message(c->conn, msg, sizeof msg);
+            wf_errorf(err, errlen, "store: migrating the PostgreSQL schema to version %d "
+                      "failed (%s): %s", v, step, msg);
+            if (PQstatus(c->conn) == CONNECTION_OK)
+                PQclear(PQexec(c->conn, "ROLLBACK"));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- the back-end functions ---------------------------------------------- */
+
+static void pg_close(wf_store *st)
+{
+    pg_store *s = (pg_store *)st;
+    while (s->idle != NULL) {
+        pg_conn *c = s->idle;
+        s->idle = c->next;
+        if (c->conn)
+            PQfinish(c->conn);
+        free(c);
+    }
+    pthread_cond_destroy(&s->freed);
+    pthread_mutex_destroy(&s->lock);
+    free(s->conninfo);
+    free(s->sslrootcert);
+    free(s);
+}
+
+static int op_ping(pg_conn *c, void *arg)
+{
+    int64_t *rev = arg;
+    PGresult *r;
+    int rc = pg_run(c, PG_GET_REVISION, 0, NULL, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) != 1)
+        rc = WF_EINTERNAL;
+    else
+        rc = wf_store_parse_i64(PQgetvalue(r, 0, 0), rev);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_plugins_revision(wf_store *st, int64_t *rev)
+{
+    return pg_call((pg_store *)st, op_ping, rev);
+}
+
+static int pg_ping(wf_store *st)
+{
+    int64_t rev;
+    return pg_plugins_revision(st, &rev) == 0 ? 0 : WF_EUNAVAIL;
+}
+
+typedef struct put_args {
+    const wf_store_plugin_in *in;
+    int *version;
+    char *created_at;
+} put_args;
+
+static int op_plugin_put(pg_conn *c, void *arg)
+{
+    put_args *a = arg;
+    const wf_store_plugin_in *in = a->in;
+    PGresult *r = NULL;
+    char rev[24] = "", version[16], calls[16], size[24];
+    int rc = pg_command(c, "BEGIN");
+    if (!rc) rc = pg_run(c, PG_BUMP_REVISION, 0, NULL, &r);
+    if (!rc) {
+        snprintf(rev, sizeof rev, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+        PQclear(r);
+        rc = rev[0] ? 0 : WF_EINTERNAL;
+    }
+    if (!rc) {
+        const char *p[] = {in->name, in->now, rev};
+        rc = pg_run(c, PG_UPSERT_PLUGIN, 3, p, &r);
+    }
+    if (!rc) {
+        if (PQntuples(r) == 1) {
+            *a->version = atoi(PQgetvalue(r, 0, 0));
+            snprintf(a->created_at, WF_STORE_TS_LEN, "%s", PQgetvalue(r, 0, 1));
+        } else {
+            rc = WF_EINTERNAL;
+        }
+        PQclear(r);
+    }
+    if (!rc) {
+        snprintf(version, sizeof version, "%d", *a->version);
+        snprintf(calls, sizeof calls, "%d", in->calls);
+        snprintf(size, sizeof size, "%lld", (long long)in->size_bytes);
+        const char *p[] = {in->name, version, in->code, in->description, in->input_type,
+                           in->input_hint, calls, in->sha256, size, in->now};
+        rc = pg_run(c, PG_INSERT_VERSION, 10, p, &r);
+        PQclear(r);
+    }
+    /* A lost connection during COMMIT leaves the outcome unknown: the
+     * caller hears WF_EUNAVAIL and may upload again (a new version). */
+    if (!rc) rc = pg_command(c, "COMMIT");
+    return rc;
+}
+
+static int pg_plugin_put(wf_store *st, const wf_store_plugin_in *in, int *version,
+                         char *created_at)
+{
+    put_args a = {in, version, created_at};
+    return pg_call((pg_store *)st, op_plugin_put, &a);
+}
+
+typedef struct get_args {
+    int id;
+    const char *key;
+    int plugin;
+    void *out;
+} get_args;
+
+static int op_get_one(pg_conn *c, void *arg)
+{
+    get_args *a = arg;
+    PGresult *r;
+    const char *p[] = {a->key};
+    int rc = pg_run(c, a->id, 1, p, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0) {
+        rc = WF_ENOTFOUND;
+    } else {
+        pg_row row = {r, 0};
+        rc = a->plugin ? wf_store_plugin_from_row(pg_col, &row, 1, a->out)
+                       : wf_store_run_from_row(pg_col, &row, a->out);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_plugin_get(wf_store *st, const char *name, wf_plugin *out)
+{
+    get_args a = {PG_GET_PLUGIN, name, 1, out};
+    return pg_call((pg_store *)st, op_get_one, &a);
+}
+
+static int op_plugin_delete(pg_conn *c, void *arg)
+{
+    const char *p[] = {arg};
+    PGresult *r = NULL;
+    int rc = pg_command(c, "BEGIN");
+    if (!rc) rc = pg_run(c, PG_DELETE_PLUGIN, 1, p, &r);
+    if (!rc) {
+        rc = strcmp(PQcmdTuples(r), "0") == 0 ? WF_ENOTFOUND : 0;
+        PQclear(r);
+    }
+    if (!rc) {
+        rc = pg_run(c, PG_BUMP_REVISION, 0, NULL, &r);
+        PQclear(r);
+    }
+    if (!rc) rc = pg_command(c, "COMMIT");
+    return rc;  /* on error pg_release rolls back */
+}
+
+static int pg_plugin_delete(wf_store *st, const char *name)
+{
+    return pg_call((pg_store *)st, op_plugin_delete, (void *)name);
+}
+
+typedef struct list_args {
+    int id;
+    int limit, offset;
+    const char *key;
+    int plugin;
+    void **arr;
+    size_t *n;
+} list_args;
+
+static int op_list(pg_conn *c, void *arg)
+{
+    list_args *a = arg;
+    char limit[16], offset[16];
+    snprintf(limit, sizeof limit, "%d", a->limit);
+    snprintf(offset, sizeof offset, "%d", a->offset);
+    const char *p[] = {a->limit < 0 ? NULL : limit, offset, a->key};
+    PGresult *r;
+    int rc = pg_run(c, a->id, a->key ? 3 : 2, p, &r);
+    if (rc)
+        return rc;
+    int rows = PQntuples(r);
+    size_t elem = a->plugin ? sizeof(wf_plugin) : sizeof(wf_run_record);
+    if (rows > 0 && (*a->arr = calloc((size_t)rows, elem)) == NULL)
+        rc = WF_ENOMEM;
+    for (int i = 0; i < rows && !rc; i++) {
+        pg_row row = {r, i};
+        void *slot = (char *)*a->arr + (size_t)i * elem;
+        rc = a->plugin ? wf_store_plugin_from_row(pg_col, &row, 0, slot)
+                       : wf_store_run_from_row(pg_col, &row, slot);
+        if (!rc)
+            (*a->n)++;
+    }
+    PQclear(r);
+    if (rc) {
+        if (a->plugin)
+            wf_plugins_free(*a->arr, *a->n);
+        else
+            wf_run_records_free(*a->arr, *a->n);
+        *a->arr = NULL;
+        *a->n = 0;
+    }
+    return rc;
+}
+
+static int pg_plugin_list(wf_store *st, int limit, int offset, wf_plugin **out, size_t *n)
+{
+    list_args a = {PG_LIST_PLUGINS, limit, offset, NULL, 1, (void **)out, n};
+    return pg_call((pg_store *)st, op_list, &a);
+}
+
+static int op_run_put(pg_conn *c, void *arg)
+{
+    const wf_run_record *rec = arg;
+    char version[16], ai_calls[16], duration[24];
+    snprintf(version, sizeof version, "%d", rec->version);
+    snprintf(ai_calls, sizeof ai_calls, "%d", rec->ai_calls);
+    snprintf(duration, sizeof duration, "%lld", (long long)rec->duration_ms);
+    const char *p[] = {rec->run_id, rec->plugin, version, rec->success ? "true" : "false",
+                       rec->output, rec->error, rec->error_type, rec->result_json, rec->logs,
+                       rec->input_data, ai_calls, duration, rec->started_at};
+    PGresult *r;
+    int rc = pg_run(c, PG_PUT_RUN, 13, p, &r);
+    PQclear(r);
+    /* A retry after a lost connection that finds the id already there
+     * means the first try committed. */
+    if (rc == WF_ECONFLICT && c->retrying)
+        rc = 0;
+    return rc;
+}
+
+static int pg_run_put(wf_store *st, const wf_run_record *rec)
+{
+    return pg_call((pg_store *)st, op_run_put, (void *)rec);
+}
+
+static int pg_run_get(wf_store *st, const char *run_id, wf_run_record *out)
+{
+    get_args a = {PG_GET_RUN, run_id, 0, out};
+    return pg_call((pg_store *)st, op_get_one, &a);
+}
+
+static int pg_run_list(wf_store *st, const char *plugin, int limit, int offset,
+                       wf_run_record **out, size_t *n)
+{
+    list_args a = {plugin ? PG_LIST_RUNS_OF : PG_LIST_RUNS, limit, offset, plugin, 0,
+                   (void **)out, n};
+    return pg_call((pg_store *)st, op_list, &a);
+}
+
+static const wf_store_ops pg_ops = {
+    .kind = "postgresql",
+    .close = pg_close,
+    .ping = pg_ping,
+    .plugin_put = pg_plugin_put,
+    .plugin_get = pg_plugin_get,
+    .plugin_delete = pg_plugin_delete,
+    .plugin_list = pg_plugin_list,
+    .plugins_revision = pg_plugins_revision,
+    .run_put = pg_run_put,
+    .run_get = pg_run_get,
+    .run_list = pg_run_list,
+};
+
 int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen)
 {
-    (void)cfg;
-    *out = NULL;
-    wf_errorf(err, errlen, "store: PostgreSQL is not supported by this build yet");
-    return WF_EUNAVAIL;
+    if (cfg->pg_conninfo == NULL || cfg->pg_conninfo[0] == '\0') {
+        wf_errorf(err, errlen, "store: no PostgreSQL connection configured");
+        return WF_EINVAL;
+    }
+    if (cfg->db_ssl_cert != NULL && access(cfg->db_ssl_cert, R_OK) != 0) {
+        wf_errorf(err, errlen, "store: DB_SSL_CERT %s cannot be read: %s", cfg->db_ssl_cert,
+                  strerror(errno));
+        return WF_EINVAL;
+    }
+    pg_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return WF_ENOMEM;
+    s->base.ops = &pg_ops;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->freed, NULL);
+    /* Enough for every HTTP thread and run worker to hold one at once,
+     * few enough that several servers fit PostgreSQL's default limit. */
+    s->max = cfg->http_threads + cfg->max_concurrent_runs + 1;
+    if (s->max < 2)
+        s->max = 2;
+    if (s->max > 32)
+        s->max = 32;
+    s->conninfo = strdup(cfg->pg_conninfo);
+    if (cfg->db_ssl_cert)
+        s->sslrootcert = strdup(cfg->db_ssl_cert);
+    if (s->conninfo == NULL || (cfg->db_ssl_cert && s->sslrootcert == NULL)) {
+        pg_close(&s->base);
+        return WF_ENOMEM;
+    }
+    pg_conn *c;
+    int rc = pg_acquire(s, &c, err, errlen);
+    if (rc == 0) {
+        rc = pg_migrate(c, err, errlen);
+        pg_release(s, c);
+    }
+    if (rc != 0) {
+        pg_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
 }

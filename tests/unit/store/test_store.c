@@ -57,6 +57,7 @@ static void raw_exec(const char *sql)
     } else {
         PGconn *c = PQconnectdb(be->pg_conninfo);
         assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PQclear(PQexec(c, "SET client_min_messages = warning"));
         PGresult *r = PQexec(c, sql);
         int st = PQresultStatus(r);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -714,6 +715,125 @@ static void test_crash_leaves_nothing_half_written(void **state)
     wf_store_close(again);
 }
 
+/* ---- PostgreSQL only ------------------------------------------------------ */
+
+/* Runs tests/support/pg.py on the run's cluster (the runner's WF_TEST_PG_DIR). */
+static int pg_cluster(const char *verb)
+{
+    const char *dir = getenv("WF_TEST_PG_DIR");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/support/pg.py %s '%s' >/dev/null", verb,
+             dir);
+    return system(cmd);
+}
+
+static int wait_until_up(wf_store *st)
+{
+    for (int i = 0; i < 600; i++) {  /* at most a minute: never a timing assertion */
+        if (wf_store_ping(st) == 0)
+            return 1;
+        struct timespec t = {0, 100 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    return 0;
+}
+
+static void test_pg_server_restart(void **state)
+{
+    if (getenv("WF_TEST_PG_DIR") == NULL)
+        skip();  /* a cluster we did not start is not ours to restart */
+    wf_store *st = *state;
+    wf_plugin got;
+    wf_run_record r, rr;
+    char id[37];
+    assert_int_equal(put(st, "before", "kept", "", NULL), 0);
+    make_run(&r, id, "before", NULL);
+    assert_int_equal(wf_store_run_put(st, &r), 0);
+    int64_t rev = revision(st);
+
+    assert_int_equal(pg_cluster("stop"), 0);
+    /* every call says "unavailable", none hangs or crashes */
+    assert_int_equal(wf_store_plugin_get(st, "before", &got), WF_EUNAVAIL);
+    assert_int_equal(put(st, "during", "lost", "", NULL), WF_EUNAVAIL);
+    assert_int_equal(wf_store_ping(st), WF_EUNAVAIL);
+    int64_t v;
+    assert_int_equal(wf_store_plugins_revision(st, &v), WF_EUNAVAIL);
+    wf_plugin *list;
+    size_t n;
+    assert_int_equal(wf_store_plugin_list(st, -1, 0, &list, &n), WF_EUNAVAIL);
+    assert_null(list);
+    char id2[37];
+    make_run(&r, id2, "before", NULL);
+    assert_int_equal(wf_store_run_put(st, &r), WF_EUNAVAIL);
+    char err[256] = "";
+    wf_store *other = NULL;
+    assert_int_equal(wf_store_open(&cfg, &other, err, sizeof err), WF_EUNAVAIL);
+    assert_non_null(strstr(err, "PostgreSQL"));
+
+    assert_int_equal(pg_cluster("start"), 0);
+    assert_true(wait_until_up(st));
+    /* the same handle works again, and what was acknowledged is there */
+    assert_int_equal(revision(st), rev);
+    assert_int_equal(wf_store_plugin_get(st, "before", &got), 0);
+    assert_string_equal(got.code, "kept");
+    wf_plugin_clear(&got);
+    assert_int_equal(wf_store_plugin_get(st, "during", &got), WF_ENOTFOUND);
+    assert_int_equal(wf_store_run_get(st, id, &rr), 0);
+    wf_run_record_clear(&rr);
+    assert_int_equal(wf_store_run_get(st, id2, &rr), WF_ENOTFOUND);
+    assert_int_equal(put(st, "after", "new", "", NULL), 0);
+}
+
+static void *get_worker(void *arg)
+{
+    wf_plugin got;
+    int rc = wf_store_plugin_get(arg, "warm", &got);
+    wf_plugin_clear(&got);
+    return rc == 0 ? NULL : (void *)1;
+}
+
+static void test_pg_killed_connections(void **state)
+{
+    wf_store *st = *state;
+    assert_int_equal(put(st, "warm", "x", "", NULL), 0);
+    /* several pooled connections, all with prepared statements */
+    for (int round = 0; round < 2; round++) {
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, get_worker, st), 0);
+        for (int i = 0; i < 4; i++) {
+            void *res;
+            pthread_join(t[i], &res);
+            assert_null(res);
+        }
+    }
+    raw_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    /* dead connections are replaced without failing a call */
+    for (int i = 0; i < 10; i++) {
+        wf_plugin got;
+        assert_int_equal(wf_store_plugin_get(st, "warm", &got), 0);
+        wf_plugin_clear(&got);
+        assert_int_equal(put(st, "warm", "y", "", NULL), 0);
+    }
+}
+
+static void test_pg_ssl_required(void **state)
+{
+    (void)state;
+    /* The test cluster has no TLS: with DB_SSL_CERT the store must refuse
+     * to talk to it rather than fall back to plain text. */
+    wf_config c = cfg;
+    c.db_ssl_cert = "/etc/ssl/certs/ca-certificates.crt";
+    if (access(c.db_ssl_cert, R_OK) != 0)
+        skip();
+    wf_store *st = NULL;
+    char err[512] = "";
+    assert_int_equal(wf_store_open(&c, &st, err, sizeof err), WF_EUNAVAIL);
+    assert_null(st);
+    assert_non_null(strcasestr(err, "SSL"));
+}
+
 /* ---- back-end independent pieces ----------------------------------------- */
 
 static void test_sha256_vectors(void **state)
@@ -783,7 +903,40 @@ static void test_checks(void **state)
     free(s);
 }
 
+static void test_open_errors(void **state)
+{
+    (void)state;
+    wf_config c = {.db_kind = WF_DB_POSTGRES, .http_threads = 2,
+                   .pg_conninfo = "postgresql://wf:s3cret-pw@127.0.0.1:1/db"};
+    wf_store *st = NULL;
+    char err[512] = "";
+    assert_int_equal(wf_store_open(&c, &st, err, sizeof err), WF_EUNAVAIL);
+    assert_null(st);
+    assert_non_null(strstr(err, "cannot connect"));
+    assert_null(strstr(err, "s3cret"));  /* never a secret in a message */
+
+    c.db_ssl_cert = "/nonexistent/ca.pem";
+    assert_int_equal(wf_store_open(&c, &st, err, sizeof err), WF_EINVAL);
+    assert_non_null(strstr(err, "DB_SSL_CERT"));
+    c.pg_conninfo = NULL;
+    assert_int_equal(wf_store_open(&c, &st, err, sizeof err), WF_EINVAL);
+
+    wf_config q = {.db_kind = WF_DB_SQLITE, .sqlite_path = "/proc/no/such/dir/x.db"};
+    assert_int_not_equal(wf_store_open(&q, &st, err, sizeof err), 0);
+    assert_null(st);
+    assert_non_null(strstr(err, "/proc/no/such/dir/x.db"));
+    assert_int_equal(wf_store_open(NULL, &st, err, sizeof err), WF_EINVAL);
+}
+
 /* ---- groups -------------------------------------------------------------- */
+
+/* In CI the PostgreSQL half must run: a missing cluster fails, not skips. */
+static void test_pg_unavailable(void **state)
+{
+    (void)state;
+    fail_msg("PostgreSQL tests could not run: WF_TEST_PG_URL is unset or its server "
+             "does not answer");
+}
 
 #define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 
@@ -802,6 +955,88 @@ static const struct CMUnitTest store_tests[] = {
     STORE_TEST(test_failed_transaction),
     STORE_TEST(test_crash_leaves_nothing_half_written),
 };
+
+static const struct CMUnitTest pg_only_tests[] = {
+    STORE_TEST(test_pg_killed_connections),
+    STORE_TEST(test_pg_ssl_required),
+    STORE_TEST(test_pg_server_restart),
+};
+
+/* conninfo for database `db` on the server `admin` (a URL or a conninfo)
+ * names. */
+static char *with_dbname(const char *admin, const char *db)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(admin, &msg);
+    if (opts == NULL) {
+        fprintf(stderr, "WF_TEST_PG_URL: %s\n", msg ? msg : "cannot parse");
+        PQfreemem(msg);
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *out = xmalloc(cap);
+    out[0] = '\0';
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        const char *v = strcmp(o->keyword, "dbname") == 0 ? db : o->val;
+        if (v == NULL)
+            continue;
+        len += (size_t)snprintf(out + len, cap - len, "%s='", o->keyword);
+        for (const char *p = v; *p && len + 4 < cap; p++) {
+            if (*p == '\'' || *p == '\\')
+                out[len++] = '\\';
+            out[len++] = *p;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "' ");
+    }
+    PQconninfoFree(opts);
+    return out;
+}
+
+static int pg_admin(const char *admin, const char *sql)
+{
+    PGconn *c = PQconnectdb(admin);
+    int ok = PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+        PGresult *r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    if (!ok)
+        fprintf(stderr, "PostgreSQL (%s): %s\n", sql, PQerrorMessage(c));
+    PQfinish(c);
+    return ok;
+}
+
+static int run_pg(const char *admin)
+{
+    backend b = {.kind = WF_DB_POSTGRES,
+                 .boom_sql = "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                             "BEGIN IF NEW.description = 'boom' THEN "
+                             "RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$;"
+                             "CREATE TRIGGER boom BEFORE INSERT ON plugin_versions "
+                             "FOR EACH ROW EXECUTE FUNCTION boom();"};
+    char db[64], sql[160];
+    char id[37];
+    wf_store_uuid4(id);
+    snprintf(db, sizeof db, "wf_store_test_%.8s", id);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    b.pg_conninfo = with_dbname(admin, db);
+    be = &b;
+    int failed;
+    if (b.pg_conninfo == NULL || !pg_admin(admin, sql)) {
+        /* a cluster that was promised but does not answer is a failure */
+        const struct CMUnitTest none[] = {cmocka_unit_test(test_pg_unavailable)};
+        failed = cmocka_run_group_tests_name("store_postgresql", none, NULL, NULL);
+    } else {
+        failed = cmocka_run_group_tests_name("store_postgresql", store_tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name("store_postgresql_only", pg_only_tests, NULL, NULL);
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+        pg_admin(admin, sql);
+    }
+    free(b.pg_conninfo);
+    be = NULL;
+    return failed;
+}
 
 static int run_sqlite(void)
 {
@@ -830,8 +1065,18 @@ int main(void)
     const struct CMUnitTest util_tests[] = {
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_checks),
+        cmocka_unit_test(test_open_errors),
     };
     int failed = cmocka_run_group_tests_name("store_util", util_tests, NULL, NULL);
     failed += run_sqlite();
+    const char *pg = getenv("WF_TEST_PG_URL");
+    if (pg != NULL && *pg != '\0') {
+        failed += run_pg(pg);
+    } else if (getenv("CI") != NULL && strcmp(getenv("CI"), "true") == 0) {
+        const struct CMUnitTest none[] = {cmocka_unit_test(test_pg_unavailable)};
+        failed += cmocka_run_group_tests_name("store_postgresql", none, NULL, NULL);
+    } else {
+        printf("# store_postgresql skipped: WF_TEST_PG_URL is not set\n");
+    }
     return failed ? 1 : 0;
 }
