@@ -71,49 +71,9 @@ static const char *const pg_sql[PG_NSTMT] = {
                         "ORDER BY started_at DESC, seq DESC LIMIT $1 OFFSET $2",
 };
 
-/* The schema, as in store_sqlite.c: entry i brings it to version i + 1;
- * never edit one that has shipped. */
+/* The schema, as in store_sqlite.c: entry i brings it to version i + 1. */
 static const char *const pg_migrations[] = {
-    "CREATE TABLE plugins ("
-    "  name TEXT PRIMARY KEY,"
-    "  version INTEGER NOT NULL,"
-    "  created_at TIMESTAMPTZ NOT NULL,"
-    "  updated_at TIMESTAMPTZ NOT NULL,"
-    "  revision BIGINT NOT NULL);"
-    "CREATE INDEX plugins_by_revision ON plugins (revision);"
-    "CREATE TABLE plugin_versions ("
-    "  name TEXT NOT NULL REFERENCES plugins (name) ON DELETE CASCADE,"
-    "  version INTEGER NOT NULL,"
-    "  code TEXT NOT NULL,"
-    "  description TEXT NOT NULL,"
-    "  input_type TEXT NOT NULL,"
-    "  input_hint TEXT NOT NULL,"
-    "  calls INTEGER NOT NULL,"
-    "  sha256 TEXT NOT NULL,"
-    "  size BIGINT NOT NULL,"
-    "  created_at TIMESTAMPTZ NOT NULL,"
-    "  PRIMARY KEY (name, version));"
-    "CREATE TABLE store_revision ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  revision BIGINT NOT NULL);"
-    "INSERT INTO store_revision (id, revision) VALUES (1, 0);"
-    "CREATE TABLE runs ("
-    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    "  run_id TEXT NOT NULL UNIQUE,"
-    "  plugin TEXT NOT NULL,"
-    "  version INTEGER NOT NULL,"
-    "  success BOOLEAN NOT NULL,"
-    "  output TEXT NOT NULL,"
-    "  error TEXT,"
-    "  error_type TEXT,"
-    "  result_json TEXT,"
-    "  logs TEXT NOT NULL,"
-    "  input_data TEXT NOT NULL,"
-    "  ai_calls INTEGER NOT NULL,"
-    "  duration_ms BIGINT NOT NULL,"
-    "  started_at TIMESTAMPTZ NOT NULL);"
-    "CREATE INDEX runs_by_started ON runs (started_at, seq);"
-    "CREATE INDEX runs_by_plugin_started ON runs (plugin, started_at, seq);",
+    WF_STORE_SCHEMA_V1("TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
 };
 
 /* Any constant: serialises schema migrations of servers starting together. */

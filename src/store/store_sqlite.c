@@ -64,50 +64,10 @@ static const char *const sq_sql[SQ_NSTMT] = {
 };
 
 /* The schema, one migration per entry, applied in order, each in its own
- * transaction; entry i brings the schema to version i + 1. Never edit an
- * entry that has shipped: add one. plugins.revision orders the list (newest
- * first) exactly, even for uploads within the same millisecond. */
+ * transaction; entry i brings the schema to version i + 1. */
 static const char *const sq_migrations[] = {
-    "CREATE TABLE plugins ("
-    "  name TEXT PRIMARY KEY,"
-    "  version INTEGER NOT NULL,"
-    "  created_at TEXT NOT NULL,"
-    "  updated_at TEXT NOT NULL,"
-    "  revision INTEGER NOT NULL);"
-    "CREATE INDEX plugins_by_revision ON plugins (revision);"
-    "CREATE TABLE plugin_versions ("
-    "  name TEXT NOT NULL REFERENCES plugins (name) ON DELETE CASCADE,"
-    "  version INTEGER NOT NULL,"
-    "  code TEXT NOT NULL,"
-    "  description TEXT NOT NULL,"
-    "  input_type TEXT NOT NULL,"
-    "  input_hint TEXT NOT NULL,"
-    "  calls INTEGER NOT NULL,"
-    "  sha256 TEXT NOT NULL,"
-    "  size INTEGER NOT NULL,"
-    "  created_at TEXT NOT NULL,"
-    "  PRIMARY KEY (name, version));"
-    "CREATE TABLE store_revision ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  revision INTEGER NOT NULL);"
-    "INSERT INTO store_revision (id, revision) VALUES (1, 0);"
-    "CREATE TABLE runs ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  run_id TEXT NOT NULL UNIQUE,"
-    "  plugin TEXT NOT NULL,"
-    "  version INTEGER NOT NULL,"
-    "  success INTEGER NOT NULL,"
-    "  output TEXT NOT NULL,"
-    "  error TEXT,"
-    "  error_type TEXT,"
-    "  result_json TEXT,"
-    "  logs TEXT NOT NULL,"
-    "  input_data TEXT NOT NULL,"
-    "  ai_calls INTEGER NOT NULL,"
-    "  duration_ms INTEGER NOT NULL,"
-    "  started_at TEXT NOT NULL);"
-    "CREATE INDEX runs_by_started ON runs (started_at, seq);"
-    "CREATE INDEX runs_by_plugin_started ON runs (plugin, started_at, seq);",
+    /* TEXT timestamps in one fixed-width UTC form sort as times do */
+    WF_STORE_SCHEMA_V1("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"),
 };
 
 typedef struct sq_conn {

@@ -52,6 +52,53 @@ struct wf_store {
     const wf_store_ops *ops;
 };
 
+/* Schema version 1, the same tables for both back ends; what SQL dialects
+ * spell differently is a parameter: TS a timestamp column, SEQ the runs'
+ * auto-increasing key. plugins.revision orders the list (newest first)
+ * exactly, even for uploads within one millisecond. Never edit a version
+ * that has shipped: add the next one. */
+#define WF_STORE_SCHEMA_V1(TS, SEQ) \
+    "CREATE TABLE plugins (" \
+    "  name TEXT PRIMARY KEY," \
+    "  version INTEGER NOT NULL," \
+    "  created_at " TS " NOT NULL," \
+    "  updated_at " TS " NOT NULL," \
+    "  revision BIGINT NOT NULL);" \
+    "CREATE INDEX plugins_by_revision ON plugins (revision);" \
+    "CREATE TABLE plugin_versions (" \
+    "  name TEXT NOT NULL REFERENCES plugins (name) ON DELETE CASCADE," \
+    "  version INTEGER NOT NULL," \
+    "  code TEXT NOT NULL," \
+    "  description TEXT NOT NULL," \
+    "  input_type TEXT NOT NULL," \
+    "  input_hint TEXT NOT NULL," \
+    "  calls INTEGER NOT NULL," \
+    "  sha256 TEXT NOT NULL," \
+    "  size BIGINT NOT NULL," \
+    "  created_at " TS " NOT NULL," \
+    "  PRIMARY KEY (name, version));" \
+    "CREATE TABLE store_revision (" \
+    "  id INTEGER PRIMARY KEY CHECK (id = 1)," \
+    "  revision BIGINT NOT NULL);" \
+    "INSERT INTO store_revision (id, revision) VALUES (1, 0);" \
+    "CREATE TABLE runs (" \
+    "  seq " SEQ "," \
+    "  run_id TEXT NOT NULL UNIQUE," \
+    "  plugin TEXT NOT NULL," \
+    "  version INTEGER NOT NULL," \
+    "  success BOOLEAN NOT NULL," \
+    "  output TEXT NOT NULL," \
+    "  error TEXT," \
+    "  error_type TEXT," \
+    "  result_json TEXT," \
+    "  logs TEXT NOT NULL," \
+    "  input_data TEXT NOT NULL," \
+    "  ai_calls INTEGER NOT NULL," \
+    "  duration_ms BIGINT NOT NULL," \
+    "  started_at " TS " NOT NULL);" \
+    "CREATE INDEX runs_by_started ON runs (started_at, seq);" \
+    "CREATE INDEX runs_by_plugin_started ON runs (plugin, started_at, seq);"
+
 int wf_store_sqlite_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
 int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
 
