@@ -125,5 +125,36 @@ def main():
     return 1 if totals["failed"] else 0
 
 
+def start_pg_cluster():
+    """One throwaway PostgreSQL cluster for the whole run, exported to every
+    suite as WF_TEST_PG_URL (and its folder as WF_TEST_PG_DIR), unless the
+    caller named one. Returns the folder to remove at the end, or None."""
+    if os.environ.get("WF_TEST_PG_URL"):
+        return None
+    import tempfile
+    from support import pg
+    d = tempfile.mkdtemp(prefix="wf-pg-")
+    try:
+        os.environ["WF_TEST_PG_URL"] = pg.start(d)
+        os.environ["WF_TEST_PG_DIR"] = d
+        say(f"PostgreSQL test cluster: {os.environ['WF_TEST_PG_URL']}")
+    except Exception as e:
+        say(f"PostgreSQL test cluster did not start: {e}")
+        if os.environ.get("CI") == "true":  # in CI its tests fail, never skip
+            totals["failed"] += 1
+            failures.append(f"PostgreSQL test cluster did not start: {e}")
+    return d
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the cluster still goes
+    pg_dir = start_pg_cluster()
+    try:
+        status = main()
+    finally:
+        if pg_dir:
+            from support import pg
+            pg.destroy(pg_dir)
+    sys.exit(status)
