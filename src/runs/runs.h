@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "config/config.h"
 #include "ollama/ollama.h"
 #include "store/store.h"
@@ -35,6 +37,10 @@ typedef struct wf_run_result {
     int64_t duration_ms;
     const char *started_at;
 } wf_run_result;
+
+/* The run result as the JSON object of SPEC §3 (a new reference; NULL on
+ * allocation failure). Used by `wasmforge run` and usable by any caller. */
+json_t *wf_run_result_json(const wf_run_result *res);
 
 /* Called exactly once per accepted submission, from a runs thread. */
 typedef void (*wf_run_done_fn)(void *ctx, const wf_run_result *res);
@@ -76,6 +82,9 @@ typedef struct wf_runs_stats {
     int capacity;            /* MAX_CONCURRENT_RUNS */
     double sandbox_start_ms; /* last measured sandbox start time */
     int sandbox_ok;          /* 1 when the sandbox can run plugins */
+    const char *sandbox_detail; /* the confinement in effect, or why the
+                                 * sandbox cannot run; static for the
+                                 * life of the wf_runs */
 } wf_runs_stats;
 void wf_runs_get_stats(wf_runs *runs, wf_runs_stats *out);
 

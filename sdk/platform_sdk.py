@@ -1,0 +1,94 @@
+"""platform_sdk - what a WasmForge plugin imports to read its input, call AI
+models through the host and return its output.
+
+    from platform_sdk import call_ai, get_input, send_output, list_models
+
+Every limit (allowed models, prompt length, number of calls) is enforced by
+the host on its side of the bridge; this module only shapes the requests.
+"""
+import _wf_bridge
+
+__all__ = ["get_input", "get_input_json", "call_ai", "send_output",
+           "list_models", "AIError", "AICallLimitError",
+           "ModelNotAllowedError", "PromptTooLongError",
+           "AIUnavailableError", "AITimeoutError"]
+
+
+class AIError(Exception):
+    """An AI call was refused or failed."""
+
+
+class AICallLimitError(AIError):
+    """The run used up its AI calls (MAX_AI_CALLS_PER_EXECUTION)."""
+
+
+class ModelNotAllowedError(AIError, PermissionError):
+    """The model is not in the allowlist."""
+
+
+class PromptTooLongError(AIError, ValueError):
+    """The prompt is longer than MAX_PROMPT_LENGTH characters."""
+
+
+class AIUnavailableError(AIError, ConnectionError):
+    """The AI service could not be reached or answered with an error."""
+
+
+class AITimeoutError(AIError, TimeoutError):
+    """The AI service did not answer before the run's deadline."""
+
+
+_ERRORS = {cls.__name__: cls for cls in (
+    AIError, AICallLimitError, ModelNotAllowedError, PromptTooLongError,
+    AIUnavailableError, AITimeoutError)}
+
+
+def get_input():
+    """The run's whole input_data, as a string."""
+    return _wf_bridge.get_input()
+
+
+def get_input_json():
+    """The run's input parsed as JSON."""
+    import json
+    return json.loads(get_input())
+
+
+def _optional(name, value, kind):
+    if value is not None and not isinstance(value, kind):
+        raise TypeError("%s must be %s or None, not %s"
+                        % (name, kind.__name__, type(value).__name__))
+
+
+def call_ai(model, prompt, *, system=None, options=None, raise_on_error=False):
+    """Ask `model` to complete `prompt`; returns the full answer.
+
+    On a refusal or failure returns "[ERROR] <reason>", or raises a subclass
+    of AIError when raise_on_error is true."""
+    _optional("model", model, str)
+    _optional("prompt", prompt, str)
+    _optional("system", system, str)
+    _optional("options", options, dict)
+    reply = _wf_bridge.request({"op": "call_ai", "model": model or "",
+                                "prompt": prompt or "", "system": system,
+                                "options": options})
+    if reply.get("ok"):
+        return reply["result"]
+    message = reply.get("message") or "AI call failed"
+    if raise_on_error:
+        raise _ERRORS.get(reply.get("error"), AIError)(message)
+    return "[ERROR] " + message
+
+
+def list_models():
+    """Names of the models that are both allowed and available."""
+    reply = _wf_bridge.request({"op": "list_models"})
+    if reply.get("ok"):
+        return list(reply["result"])
+    return []
+
+
+def send_output(value):
+    """Print str(value) and keep value as the run's JSON result."""
+    print(str(value), flush=True)
+    _wf_bridge.set_result(value)

@@ -1,0 +1,205 @@
+# runner.py - runs one plugin inside a sandbox (native or WebAssembly):
+# reads the run request from the bridge, installs the SDK, runs plugin.py.
+#
+# Started as `python -I -S -B -c <this file> FD`: FD is the bridge, a
+# descriptor of its own (never stdout). Frames are a 4-byte little-endian
+# length and a UTF-8 JSON object. The first frame is the host's request:
+#   {"op":"run","code":..,"input":..,"sdk":..,"guard":[..],"max_frame":N}
+#   {"op":"check","code":..}
+# A run ends with {"op":"done","status":"ok"|"plugin_error"|"memory_limit",
+# "error":..,"result":..}; a check answers {"op":"checked",...}. Only plain
+# os.read/os.write on the descriptor: no threads, sockets or subprocesses,
+# so the same file works on the WASI host.
+import sys
+
+
+class _Bridge:
+    def __init__(self, fd, max_frame):
+        self.fd = fd
+        self.max_frame = max_frame
+
+    def _read_exact(self, n):
+        import os
+        chunks = []
+        while n > 0:
+            b = os.read(self.fd, min(n, 1 << 20))
+            if not b:
+                raise EOFError("bridge closed")
+            chunks.append(b)
+            n -= len(b)
+        return b"".join(chunks)
+
+    def recv(self):
+        import json
+        n = int.from_bytes(self._read_exact(4), "little")
+        return json.loads(self._read_exact(n).decode("utf-8"))
+
+    def send(self, obj):
+        import json
+        import os
+        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode("utf-8")
+        if len(data) > self.max_frame:
+            raise ValueError("message too large for the bridge")
+        buf = memoryview(len(data).to_bytes(4, "little") + data)
+        while buf:
+            buf = buf[os.write(self.fd, buf):]
+
+
+class _BridgeModule(type(sys)):
+    """_wf_bridge: what the SDK (built in or SDK_PATH) talks through."""
+
+
+def _make_bridge_module(chan, text):
+    mod = _BridgeModule("_wf_bridge")
+    state = {"result": None, "pending": False}
+
+    def request(obj):
+        if state["pending"]:
+            raise RuntimeError("a bridge request is already in progress")
+        state["pending"] = True
+        try:
+            chan.send(obj)
+            return chan.recv()
+        finally:
+            state["pending"] = False
+
+    def get_input():
+        return text
+
+    def set_result(value):
+        import json
+        try:
+            data = json.dumps(value, ensure_ascii=False, allow_nan=False)
+            data.encode("utf-8")
+        except (TypeError, ValueError, RecursionError):
+            return False
+        if len(data) > chan.max_frame // 2:
+            return False
+        state["result"] = data
+        return True
+
+    mod.request = request
+    mod.get_input = get_input
+    mod.set_result = set_result
+    mod._state = state
+    return mod
+
+
+class _Guard:
+    """Refuses imports the sandbox does not allow (named by the host)."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.names:
+            raise ImportError("import of '%s' is blocked by the sandbox" % name,
+                              name=name)
+        return None
+
+
+def _load_module(name, filename, source):
+    import linecache
+    mod = type(sys)(name)
+    mod.__file__ = filename
+    mod.__builtins__ = __builtins__
+    linecache.cache[filename] = (len(source), None,
+                                 source.splitlines(True), filename)
+    sys.modules[name] = mod
+    exec(compile(source, filename, "exec", dont_inherit=True), mod.__dict__)
+    return mod
+
+
+def _clean(text):
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _format_error(exc):
+    """The traceback as Python prints it, without the runner's own frames."""
+    import traceback
+    mine = _format_error.__code__.co_filename
+    top = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    todo, seen = [top], set()
+    while todo:
+        te = todo.pop()
+        if te is None or id(te) in seen:
+            continue
+        seen.add(id(te))
+        te.stack = traceback.StackSummary.from_list(
+            [f for f in te.stack if f.filename != mine])
+        todo += [te.__cause__, te.__context__]
+    return _clean("".join(top.format()))
+
+
+def _flush():
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except Exception:
+            pass
+
+
+def _check(chan, req):
+    try:
+        compile(req["code"], "plugin.py", "exec", dont_inherit=True)
+        chan.send({"op": "checked", "ok": True})
+    except SyntaxError as e:
+        chan.send({"op": "checked", "ok": False, "line": e.lineno or 1,
+                   "col": e.offset or 1, "message": _clean(str(e.msg))})
+    except (ValueError, MemoryError, RecursionError) as e:
+        chan.send({"op": "checked", "ok": False, "line": 1, "col": 1,
+                   "message": _clean(str(e) or type(e).__name__)})
+
+
+def _exit(code=None):
+    raise SystemExit(code)
+
+
+def _run(chan, req):
+    import builtins
+    builtins.exit = builtins.quit = _exit
+    bridge = _make_bridge_module(chan, req.get("input", ""))
+    sys.modules["_wf_bridge"] = bridge
+    sys.argv = ["plugin.py"]
+    status, error = "ok", None
+    try:
+        _load_module("platform_sdk", "platform_sdk.py", req["sdk"])
+        if req.get("guard"):
+            sys.meta_path.insert(0, _Guard(req["guard"]))
+        _load_module("__main__", "plugin.py", req["code"])
+    except SystemExit as e:
+        code = e.code
+        if code not in (None, 0):
+            if not isinstance(code, int):
+                print(code, file=sys.stderr)
+            status = "plugin_error"
+            error = "Plugin exited with status %r" % (code,)
+    except MemoryError as e:
+        status = "memory_limit"
+        try:
+            error = _format_error(e)
+        except MemoryError:
+            error = "MemoryError"
+    except BaseException as e:
+        status = "plugin_error"
+        error = _format_error(e)
+    _flush()
+    done = {"op": "done", "status": status, "error": error}
+    if bridge._state["result"] is not None:
+        done["result_json"] = bridge._state["result"]
+    chan.send(done)
+
+
+def _main():
+    chan = _Bridge(int(sys.argv[1]), 1 << 16)
+    req = chan.recv()
+    chan.max_frame = int(req.get("max_frame", 1 << 20))
+    if req.get("op") == "check":
+        _check(chan, req)
+    else:
+        _run(chan, req)
+    _flush()
+
+
+_main()

@@ -1,0 +1,192 @@
+/* record.c - turns a finished run into its result (SPEC §3): the outcome,
+ * the capped output and logs, the JSON shape, and the stored record. */
+#include "runs/run.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/wf_error.h"
+#include "runs/policy.h"
+
+/* Input kept in run history, at most. */
+#define WF_RUN_INPUT_KEPT (64 * 1024)
+
+void wf_run_free(wf_run *r)
+{
+    if (r == NULL)
+        return;
+    free(r->plugin);
+    free(r->code);
+    free(r->input);
+    free(r->out.data);
+    free(r->logs.data);
+    wf_bridge_rx_clear(&r->rx);
+    free(r->tx);
+    free(r->done_status);
+    free(r->done_error);
+    free(r->result_json);
+    free(r->violation);
+    free(r);
+}
+
+/* Capped text, valid UTF-8, with a marker where it was cut. */
+static char *capped(const wf_outbuf *b, size_t cap, const char *what)
+{
+    int cut = 0;
+    char *s = wf_utf8_sanitize(b->data ? b->data : "", b->len, cap, &cut);
+    if (s == NULL || (!cut && b->total <= b->len))
+        return s;
+    char marker[128];
+    int n = snprintf(marker, sizeof marker, "\n[%s truncated: %zu bytes written, limit %zu]\n",
+                     what, b->total, cap);
+    size_t l = strlen(s);
+    char *t = realloc(s, l + (size_t)n + 1);
+    if (t == NULL) {
+        free(s);
+        return NULL;
+    }
+    memcpy(t + l, marker, (size_t)n + 1);
+    return t;
+}
+
+static int logs_mention_memory(const wf_outbuf *b)
+{
+    return b->data && b->len && (memmem(b->data, b->len, "MemoryError", 11) ||
+                                 memmem(b->data, b->len, "Cannot allocate memory", 22) ||
+                                 memmem(b->data, b->len, "out of memory", 13));
+}
+
+int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    char msg[512] = "";
+    const char *type = NULL;
+    const char *err_text = NULL;
+
+    switch (r->kill_reason) {
+    case WF_KILL_TIMEOUT:
+        type = "timeout";
+        snprintf(msg, sizeof msg, "Plugin exceeded %ds limit", cfg->max_execution_time);
+        break;
+    case WF_KILL_VIOLATION:
+        type = "sandbox_violation";
+        snprintf(msg, sizeof msg, "Sandbox violation: %s",
+                 r->violation ? r->violation : "the plugin broke the bridge protocol");
+        break;
+    case WF_KILL_FLOOD:
+        type = "plugin_error";
+        snprintf(msg, sizeof msg, "Plugin kept writing past the output limit of %zu bytes "
+                 "and was stopped", cfg->max_output_bytes);
+        break;
+    case WF_KILL_SHUTDOWN:
+        type = "runtime_error";
+        snprintf(msg, sizeof msg, "Run cut short: the server was shutting down");
+        break;
+    case WF_KILL_NONE:
+        if (!r->spawned) {
+            type = "runtime_error";
+            snprintf(msg, sizeof msg, "The sandbox could not start: %s", r->spawn_err);
+        } else if (r->done_seen) {
+            if (strcmp(r->done_status, "ok") == 0) {
+                type = NULL;
+            } else if (strcmp(r->done_status, "memory_limit") == 0) {
+                type = "memory_limit";
+                snprintf(msg, sizeof msg, "Plugin exceeded the memory limit of %d MB",
+                         cfg->max_memory_mb);
+                err_text = r->done_error;
+            } else {
+                type = "plugin_error";
+                err_text = r->done_error;
+                if (err_text == NULL)
+                    snprintf(msg, sizeof msg, "Plugin failed");
+            }
+        } else if (!r->exit.exited) {
+            int sig = r->exit.signal;
+            if (sig == SIGXCPU) {
+                type = "timeout";
+                snprintf(msg, sizeof msg, "Plugin exceeded its CPU time limit");
+            } else if (sig == SIGSYS) {
+                type = "sandbox_violation";
+                snprintf(msg, sizeof msg, "Sandbox violation: a forbidden system call");
+            } else if (logs_mention_memory(&r->logs)) {
+                type = "memory_limit";
+                snprintf(msg, sizeof msg, "Plugin exceeded the memory limit of %d MB",
+                         cfg->max_memory_mb);
+            } else {
+                type = "plugin_error";
+                snprintf(msg, sizeof msg, "The plugin's process was killed by signal %d (%s)",
+                         sig, strsignal(sig));
+            }
+        } else if (r->exit.code != 0) {
+            if (logs_mention_memory(&r->logs)) {
+                type = "memory_limit";
+                snprintf(msg, sizeof msg, "Plugin exceeded the memory limit of %d MB",
+                         cfg->max_memory_mb);
+            } else {
+                type = "plugin_error";
+                snprintf(msg, sizeof msg, "Plugin exited with status %d", r->exit.code);
+            }
+        }
+        break;
+    }
+
+    o->output = capped(&r->out, cfg->max_output_bytes, "output");
+    o->logs = capped(&r->logs, cfg->max_output_bytes, "logs");
+    if (type != NULL) {
+        const char *src = err_text ? err_text : msg;
+        o->error = wf_utf8_sanitize(src, strlen(src), cfg->max_output_bytes, NULL);
+    }
+    int cut = 0;
+    o->input_kept = wf_utf8_sanitize(r->input ? r->input : "", r->input_len,
+                                     WF_RUN_INPUT_KEPT, &cut);
+    if (o->output == NULL || o->logs == NULL || o->input_kept == NULL ||
+        (type != NULL && o->error == NULL)) {
+        wf_run_outcome_clear(o);
+        return WF_ENOMEM;
+    }
+    o->res.run_id = r->run_id;
+    o->res.plugin = r->plugin;
+    o->res.version = r->version;
+    o->res.success = type == NULL;
+    o->res.output = o->output;
+    o->res.error = o->error;
+    o->res.error_type = type;
+    o->res.result_json = r->result_json;
+    o->res.logs = o->logs;
+    o->res.ai_calls = r->ai_calls;
+    o->res.started_at = r->started_at;
+    o->metric = type ? type : "ok";
+    return 0;
+}
+
+void wf_run_outcome_clear(wf_run_outcome *o)
+{
+    free(o->output);
+    free(o->logs);
+    free(o->error);
+    free(o->input_kept);
+    memset(o, 0, sizeof *o);
+}
+
+json_t *wf_run_result_json(const wf_run_result *r)
+{
+    json_t *result = NULL;
+    if (r->result_json)
+        result = json_loads(r->result_json, JSON_DECODE_ANY, NULL);
+    json_t *o = json_pack("{s:b,s:s,s:s?,s:s?,s:o,s:s,s:s,s:s,s:i,s:i,s:I,s:s}",
+                          "success", r->success,
+                          "output", r->output ? r->output : "",
+                          "error", r->error,
+                          "error_type", r->error_type,
+                          "result", result ? result : json_null(),
+                          "logs", r->logs ? r->logs : "",
+                          "run_id", r->run_id ? r->run_id : "",
+                          "plugin", r->plugin ? r->plugin : "",
+                          "version", r->version,
+                          "ai_calls", r->ai_calls,
+                          "duration_ms", (json_int_t)r->duration_ms,
+                          "started_at", r->started_at ? r->started_at : "");
+    return o;
+}

@@ -1,0 +1,312 @@
+/* native.c - the native fallback sandbox (USE_WASMEDGE=false): the host's
+ * python3 running sdk/runner.py in a confined child, one process per run.
+ *
+ * Children are made with clone3 (new namespaces and a pidfd in one call),
+ * signals blocked around it, set-up failures reported through a
+ * close-on-exec pipe (as libuv's spawn does). What the child does to
+ * confine itself is in native_confine.c. */
+#include "sandbox/native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/wf_error.h"
+#include "sandbox/sandbox.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define NATIVE_PYTHON "/usr/bin/python3"
+
+typedef struct native {
+    wf_sandbox base;
+    const wf_config *cfg;
+    char exe[PATH_MAX];
+    char *argv[12];
+    wf_native_plan plan;
+    char desc[512];
+} native;
+
+/* The kernel's struct clone_args, spelled out to keep <linux/sched.h>
+ * (which clashes with <sched.h>) out. */
+struct wf_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *lim,
+                      wf_sandbox_proc *out, char *err, size_t errlen)
+{
+    int sv[2] = {-1, -1}, op[2] = {-1, -1}, ep[2] = {-1, -1}, rp[2] = {-1, -1};
+    int pidfd = -1;
+    int rc = WF_EIO;
+    memset(out, 0, sizeof *out);
+    out->pidfd = out->bridge_fd = out->out_fd = out->err_fd = -1;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+        pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 || pipe2(rp, O_CLOEXEC) < 0) {
+        wf_errorf(err, errlen, "creating the sandbox's channels failed: %s", strerror(errno));
+        goto fail;
+    }
+    wf_native_spawn sp = {
+        .memory_mb = lim->memory_mb, .cpu_s = lim->cpu_s, .max_files = lim->max_files,
+        .tmp_mb = lim->tmp_mb, .bridge_fd = sv[1], .out_fd = op[1], .err_fd = ep[1],
+        .report_fd = rp[1], .argv = argv,
+    };
+    snprintf(sp.tmp_opts, sizeof sp.tmp_opts, "size=%dm,nr_inodes=4096,mode=1777", lim->tmp_mb);
+
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    struct wf_clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = nb->plan.ns_flags | CLONE_PIDFD;
+    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    ca.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0)
+        wf_native_child(&nb->plan, &sp);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close_fd(&sv[1]);
+    close_fd(&op[1]);
+    close_fd(&ep[1]);
+    close_fd(&rp[1]);
+    if (pid < 0) {
+        wf_errorf(err, errlen, "starting the sandbox process failed: %s", strerror(saved));
+        rc = saved == EAGAIN || saved == ENOMEM ? WF_EFULL : WF_EIO;
+        goto fail;
+    }
+
+    /* EOF on the report pipe: the exec happened. Anything else is the
+     * child telling us which step failed. */
+    char rep[128];
+    ssize_t n;
+    do
+        n = read(rp[0], rep, sizeof rep);
+    while (n < 0 && errno == EINTR);
+    close_fd(&rp[0]);
+    if (n != 0) {
+        if (n > 0)
+            wf_native_report_text(rep, (size_t)n, err, errlen);
+        else
+            wf_errorf(err, errlen, "reading the sandbox's set-up report failed: %s",
+                      strerror(errno));
+        siginfo_t si;
+        while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+            ;
+        goto fail;
+    }
+    if (set_nonblock(sv[0]) < 0 || set_nonblock(op[0]) < 0 || set_nonblock(ep[0]) < 0) {
+        wf_errorf(err, errlen, "fcntl failed: %s", strerror(errno));
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        siginfo_t si;
+        while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+            ;
+        goto fail;
+    }
+    out->pid = (pid_t)pid;
+    out->pidfd = pidfd;
+    out->bridge_fd = sv[0];
+    out->out_fd = op[0];
+    out->err_fd = ep[0];
+    return 0;
+
+fail:
+    close_fd(&pidfd);
+    close_fd(&sv[0]);
+    close_fd(&sv[1]);
+    close_fd(&op[0]);
+    close_fd(&op[1]);
+    close_fd(&ep[0]);
+    close_fd(&ep[1]);
+    close_fd(&rp[0]);
+    close_fd(&rp[1]);
+    return rc;
+}
+
+static int native_spawn(wf_sandbox *sb, const wf_sandbox_limits *lim, wf_sandbox_proc *out,
+                        char *err, size_t errlen)
+{
+    native *nb = (native *)sb;
+    return spawn_argv(nb, nb->argv, lim, out, err, errlen);
+}
+
+static void native_kill(wf_sandbox *sb, wf_sandbox_proc *p)
+{
+    native *nb = (native *)sb;
+    if (p->pidfd < 0)
+        return;
+    /* With a PID namespace the runner is its init: killing it kills every
+     * process inside. Without one, its process group (it called setsid). */
+    syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+    if (!(nb->plan.ns_flags & CLONE_NEWPID) && p->pid > 0)
+        kill(-p->pid, SIGKILL);
+}
+
+static int native_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
+{
+    (void)sb;
+    memset(st, 0, sizeof *st);
+    int rc = 0;
+    if (p->pidfd >= 0) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        int r;
+        while ((r = waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED)) < 0 && errno == EINTR)
+            ;
+        if (r < 0) {
+            rc = WF_EIO;
+        } else if (si.si_code == CLD_EXITED) {
+            st->exited = 1;
+            st->code = si.si_status;
+        } else {
+            st->signal = si.si_status;
+        }
+    }
+    close_fd(&p->pidfd);
+    close_fd(&p->bridge_fd);
+    close_fd(&p->out_fd);
+    close_fd(&p->err_fd);
+    return rc;
+}
+
+static const char *native_describe(const wf_sandbox *sb)
+{
+    return ((const native *)sb)->desc;
+}
+
+static void native_free(wf_sandbox *sb)
+{
+    native *nb = (native *)sb;
+    wf_native_plan_free(&nb->plan);
+    free(nb);
+}
+
+static const wf_sandbox_ops native_ops = {
+    .name = "native",
+    .spawn = native_spawn,
+    .kill = native_kill,
+    .reap = native_reap,
+    .describe = native_describe,
+    .free = native_free,
+};
+
+/* Start python under the current plan and check that it runs. */
+static int probe(native *nb, char *err, size_t errlen)
+{
+    char *argv[] = {nb->exe, "-I", "-S", "-c", "import os, json", NULL};
+    wf_sandbox_limits lim = {.memory_mb = 256, .cpu_s = 10, .tmp_mb = 1, .max_files = 64};
+    wf_sandbox_proc p;
+    int rc = spawn_argv(nb, argv, &lim, &p, err, errlen);
+    if (rc < 0)
+        return rc;
+    struct pollfd pfd = {.fd = p.pidfd, .events = POLLIN};
+    if (poll(&pfd, 1, 10000) <= 0)
+        native_kill(&nb->base, &p);
+    wf_sandbox_exit st;
+    native_reap(&nb->base, &p, &st);
+    if (!st.exited || st.code != 0) {
+        wf_errorf(err, errlen, "python in the sandbox did not start (%s %d)",
+                  st.exited ? "exit status" : "signal", st.exited ? st.code : st.signal);
+        return WF_EIO;
+    }
+    return 0;
+}
+
+int wf_sandbox_native_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    native *nb = calloc(1, sizeof *nb);
+    if (nb == NULL)
+        return WF_ENOMEM;
+    nb->base.ops = &native_ops;
+    nb->cfg = cfg;
+    if (realpath(NATIVE_PYTHON, nb->exe) == NULL) {
+        wf_errorf(err, errlen, "the native sandbox needs %s: %s", NATIVE_PYTHON, strerror(errno));
+        free(nb);
+        return WF_EUNAVAIL;
+    }
+    int rc = wf_native_plan_init(&nb->plan, nb->exe, err, errlen);
+    if (rc < 0) {
+        wf_native_plan_free(&nb->plan);
+        free(nb);
+        return WF_EUNAVAIL;
+    }
+    static char fdarg[] = "3";
+    char *const argv[] = {nb->exe, "-I", "-S", "-B", "-X", "utf8", "-u", "-c",
+                          (char *)wf_sdk_runner_py, fdarg, NULL};
+    memcpy(nb->argv, argv, sizeof argv);
+
+    /* The strongest confinement this kernel lets us have, tried in order. */
+    unsigned long ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                       CLONE_NEWUTS | CLONE_NEWCGROUP;
+    int root = geteuid() == 0;
+    unsigned long tries[3];
+    int ntries = 0;
+    tries[ntries++] = root ? ns : ns | CLONE_NEWUSER;
+    if (root)
+        tries[ntries++] = ns | CLONE_NEWUSER;
+    tries[ntries++] = 0;
+    char why[256] = "";
+    for (int i = 0; i < ntries; i++) {
+        nb->plan.ns_flags = tries[i];
+        nb->plan.drop_to_nobody = root && !(tries[i] & CLONE_NEWUSER);
+        rc = probe(nb, why, sizeof why);
+        if (rc == 0)
+            break;
+        wf_log_warn("native sandbox: confinement with namespaces 0x%lx failed: %s",
+                    tries[i], why);
+    }
+    if (rc < 0) {
+        wf_errorf(err, errlen, "the native sandbox cannot start python: %s", why);
+        native_free(&nb->base);
+        return WF_EUNAVAIL;
+    }
+    if (nb->plan.ns_flags) {
+        snprintf(nb->desc, sizeof nb->desc,
+                 "native: %s%snamespaces (mount, pid, net, ipc, uts, cgroup), read-only view "
+                 "of python's files only, private /tmp, no network, seccomp, rlimits, "
+                 "import guard",
+                 nb->plan.ns_flags & CLONE_NEWUSER ? "user, " : "",
+                 nb->plan.drop_to_nobody ? "runs as nobody, " : "");
+    } else {
+        snprintf(nb->desc, sizeof nb->desc,
+                 "native, WEAK: no namespaces available (%s); the plugin sees the host's "
+                 "file system; seccomp (no processes, no sockets), rlimits%s and the "
+                 "import guard only",
+                 why, root ? ", runs as nobody" : "");
+        wf_log_warn("native sandbox: %s", nb->desc);
+    }
+    wf_log_info("sandbox: %s", nb->desc);
+    *out = &nb->base;
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* native.h - internals shared by the native sandbox's files: the plan a
+ * child follows to confine itself, computed in the parent beforehand.
+ *
+ * Everything the child needs between clone and execve is prepared here,
+ * so that the child makes system calls only (no allocation, no locks: the
+ * server is multithreaded). */
+#ifndef WF_SANDBOX_NATIVE_H
+#define WF_SANDBOX_NATIVE_H
+
+#include <limits.h>
+#include <linux/filter.h>
+#include <sys/types.h>
+
+enum wf_mount_kind {
+    WF_MNT_DIR,       /* mkdir dst */
+    WF_MNT_FILE,      /* create empty file dst (a bind target) */
+    WF_MNT_BIND_RO,   /* bind src on dst, read-only, nosuid, nodev */
+    WF_MNT_BIND_DEV,  /* bind a device node src on dst, read-write */
+    WF_MNT_SYMLINK,   /* symlink src -> dst */
+    WF_MNT_TMP,       /* the writable /tmp (size from the spawn) */
+};
+
+typedef struct wf_mount_op {
+    enum wf_mount_kind kind;
+    char src[PATH_MAX];
+    char dst[PATH_MAX];
+} wf_mount_op;
+
+#define WF_NATIVE_MAX_OPS 32
+#define WF_NATIVE_UID 65534 /* nobody: the run's user when we start as root */
+
+typedef struct wf_native_plan {
+    unsigned long ns_flags;        /* CLONE_NEW* in effect (0: none) */
+    int drop_to_nobody;            /* started as root without a user ns */
+    uid_t outer_uid;               /* for the user namespace's maps */
+    gid_t outer_gid;
+    char uid_map[32], gid_map[32]; /* "0 <outer id> 1" */
+    const char *root;              /* where the new root is assembled */
+    wf_mount_op ops[WF_NATIVE_MAX_OPS];
+    int nops;
+    struct sock_fprog seccomp;     /* filter installed just before exec */
+    const char *exe;
+} wf_native_plan;
+
+/* Per-spawn values, formatted by the parent. */
+typedef struct wf_native_spawn {
+    char tmp_opts[64];             /* tmpfs options of /tmp */
+    int memory_mb, cpu_s, max_files, tmp_mb;
+    int bridge_fd, out_fd, err_fd, report_fd;
+    char *const *argv;
+} wf_native_spawn;
+
+/* Build the mount plan for `exe` (the host's python) and the seccomp
+ * filter. 0 or WF_E* with err. */
+int wf_native_plan_init(wf_native_plan *pl, const char *exe, char *err, size_t errlen);
+void wf_native_plan_free(wf_native_plan *pl);
+
+/* The child's side: confine, then exec the runner. Never returns; on a
+ * failure writes "step\0errno" to report_fd and exits 127. */
+_Noreturn void wf_native_child(const wf_native_plan *pl, const wf_native_spawn *sp);
+
+/* What a child reported on report_fd, as a message for a person. */
+void wf_native_report_text(const char *buf, size_t n, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,101 @@
+/* sandbox.h - the sandbox engines: start the plugin runner (sdk/runner.py)
+ * confined, and hand its descriptors to the supervisor.
+ *
+ * An engine is a vtable (wf_sandbox_ops) behind a wf_sandbox handle. Two
+ * implementations: "native" (native.c: the host's python3 in namespaces,
+ * seccomp and rlimits) and "wasm" (CPython compiled to WebAssembly on our
+ * WASI host). Both run the same runner and SDK and speak the same bridge:
+ * the runner reads its request as the first bridge frame, which the caller
+ * writes (see runs/bridge.h and sdk/runner.py for the protocol).
+ *
+ * A process's life: spawn -> (caller polls its fds; pidfd readable when it
+ * has exited) -> reap. kill may be called any number of times before reap.
+ * Every descriptor is O_CLOEXEC and, on the host side, O_NONBLOCK; reap
+ * closes them all.
+ *
+ * Thread-safety: spawn, kill and reap may be called from any thread, for
+ * different processes at once. */
+#ifndef WF_SANDBOX_H
+#define WF_SANDBOX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+
+typedef struct wf_sandbox wf_sandbox;
+
+typedef struct wf_sandbox_limits {
+    int memory_mb;  /* memory the plugin may use */
+    int cpu_s;      /* CPU seconds (the wall deadline is the caller's) */
+    int tmp_mb;     /* size of the private /tmp */
+    int max_files;  /* open descriptors */
+} wf_sandbox_limits;
+
+typedef struct wf_sandbox_proc {
+    pid_t pid;
+    int pidfd;      /* readable once the process has exited */
+    int bridge_fd;  /* host end of the bridge (a stream socket) */
+    int out_fd;     /* the runner's stdout */
+    int err_fd;     /* the runner's stderr */
+    void *engine;   /* engine-private */
+} wf_sandbox_proc;
+
+typedef struct wf_sandbox_exit {
+    int exited;     /* 1: exit code in code; 0: killed by signal */
+    int code;
+    int signal;
+} wf_sandbox_exit;
+
+typedef struct wf_sandbox_ops {
+    const char *name; /* "native" | "wasm" */
+    int (*spawn)(wf_sandbox *sb, const wf_sandbox_limits *lim,
+                 wf_sandbox_proc *out, char *err, size_t errlen);
+    /* Kill the whole sandbox (every process in it). Idempotent. */
+    void (*kill)(wf_sandbox *sb, wf_sandbox_proc *p);
+    /* Collect the exit status of a process whose pidfd is readable (or
+     * wait for it) and close its descriptors. */
+    int (*reap)(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st);
+    /* The confinement in effect, in words, for logs and /health. */
+    const char *(*describe)(const wf_sandbox *sb);
+    void (*free)(wf_sandbox *sb);
+} wf_sandbox_ops;
+
+struct wf_sandbox {
+    const wf_sandbox_ops *ops;
+};
+
+/* The engine the configuration selects (cfg->sandbox); cfg is borrowed and
+ * must outlive the engine. WF_EUNAVAIL with err when it cannot run. */
+int wf_sandbox_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t errlen);
+
+/* The engines; wf_sandbox_new picks one. */
+int wf_sandbox_native_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t errlen);
+int wf_sandbox_wasm_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t errlen);
+
+static inline int wf_sandbox_spawn(wf_sandbox *sb, const wf_sandbox_limits *lim,
+                                   wf_sandbox_proc *out, char *err, size_t errlen)
+{
+    return sb->ops->spawn(sb, lim, out, err, errlen);
+}
+static inline void wf_sandbox_kill(wf_sandbox *sb, wf_sandbox_proc *p) { sb->ops->kill(sb, p); }
+static inline int wf_sandbox_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
+{
+    return sb->ops->reap(sb, p, st);
+}
+static inline const char *wf_sandbox_describe(const wf_sandbox *sb) { return sb->ops->describe(sb); }
+static inline const char *wf_sandbox_name(const wf_sandbox *sb) { return sb->ops->name; }
+static inline void wf_sandbox_free(wf_sandbox *sb)
+{
+    if (sb)
+        sb->ops->free(sb);
+}
+
+/* The runner and the SDK, embedded at build time from sdk/ (mk/runs.mk);
+ * NUL-terminated. */
+extern const char *const wf_sdk_runner_py;
+extern const size_t wf_sdk_runner_py_len;
+extern const char *const wf_sdk_platform_sdk_py;
+extern const size_t wf_sdk_platform_sdk_py_len;
+
+#endif
