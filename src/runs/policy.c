@@ -150,7 +150,7 @@ const char *wf_ai_policy_check(const wf_ai_policy *p, int calls_done,
                                const wf_bridge_msg *m, char *msg, size_t msglen)
 {
     if (calls_done >= p->max_calls) {
-        wf_errorf(msg, msglen, "AI call limit reached (%d calls per run)", p->max_calls);
+        wf_errorf(msg, msglen, "AI call limit reached");
         return WF_AI_ERR_LIMIT;
     }
     if (m->model_len == 0 || m->prompt_len == 0) {
