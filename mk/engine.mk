@@ -45,3 +45,19 @@ $(BUILD)/tests/wasi/%: tests/unit/wasi/%.c $(LIBWFWASI)
 	$(CC) $(WASI_CFLAGS) -Itests/unit $< $(LIBWFWASI) -lcmocka -lpthread $(LDFLAGS) -o $@
 
 -include $(WASI_LIB_OBJ:.o=.d) $(WASI_RUN_MAIN:.o=.d)
+
+# Fuzzing (not part of make test): libFuzzer with ASan+UBSan on the host's
+# path resolution and argument decoding, for FUZZ_TIME seconds.
+FUZZ_TIME ?= 60
+FUZZ_WASI := build/fuzz/fuzz_wasi
+$(FUZZ_WASI): tests/fuzz/wasi/fuzz_wasi.c $(WASI_LIB_SRC) src/common/wf_error.c $(WASM2C_DIR)/wasm-rt-impl.c
+	@mkdir -p $(dir $@)
+	clang-19 -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(WASI_RT_FLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    $(filter %.c,$^) -o $@
+
+fuzz-wasi: $(FUZZ_WASI)
+	@mkdir -p build/fuzz/corpus-wasi
+	$(FUZZ_WASI) -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
+	    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/ build/fuzz/corpus-wasi
+.PHONY: fuzz-wasi
