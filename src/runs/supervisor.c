@@ -185,6 +185,22 @@ static void queue_tx(wf_runs *rs, wf_run *r, unsigned char *bytes, size_t n)
 
 /* ---- pool jobs ---- */
 
+/* Plugins never learn where Ollama is: drop its address from error texts
+ * (" at http://host:port" or the bare URL). */
+static void scrub_address(char *msg, const char *base_url)
+{
+    if (base_url == NULL || base_url[0] == '\0')
+        return;
+    size_t bl = strlen(base_url);
+    char *p;
+    while ((p = strstr(msg, base_url)) != NULL) {
+        char *from = p;
+        if (p - msg >= 4 && strncmp(p - 4, " at ", 4) == 0)
+            from = p - 4;
+        memmove(from, p + bl, strlen(p + bl) + 1);
+    }
+}
+
 typedef struct ai_job {
     wf_runs *rs;
     wf_run *run;
@@ -234,6 +250,7 @@ static void ai_job_fn(void *arg)
                 if (rc == 0 || err[0] == '\0')
                     snprintf(err, sizeof err, "AI service error: %s", wf_strerror(rc));
             }
+            scrub_address(err, wf_ollama_base_url(rs->ollama));
             reply_error(cls, err, &ev->reply, &ev->reply_len);
         }
         wf_metrics_ai_call(j->model, outcome);
@@ -254,6 +271,7 @@ static void ai_job_fn(void *arg)
             encode_reply(json_pack("{s:b,s:o}", "ok", 1, "result", names), &ev->reply,
                          &ev->reply_len);
         } else if (ev != NULL) {
+            scrub_address(err, wf_ollama_base_url(rs->ollama));
             reply_error(WF_AI_ERR_UNAVAIL, err[0] ? err : "AI service unavailable",
                         &ev->reply, &ev->reply_len);
         }

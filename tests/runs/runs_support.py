@@ -1,0 +1,98 @@
+"""Shared pieces of the runs suites: the plugins they run, a way to run one
+(over HTTP or with `wasmforge run`), and process/descriptor accounting.
+
+WF_TEST_SANDBOX=native|wasm picks the sandbox the suites run against
+(native by default), so that the same tests cover both engines."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+import uuid
+
+from support.server import ServerCase, run_cli
+
+SANDBOX = os.environ.get("WF_TEST_SANDBOX", "native")
+ALLOWED = "mistral:latest,llama3.2:latest,ghost:1b"
+
+# The suite's limits: small so that hitting them is quick.
+LIMITS = {
+    "SANDBOX": SANDBOX,
+    "ALLOWED_MODELS": ALLOWED,
+    "MAX_EXECUTION_TIME": "4",
+    "MAX_MEMORY_MB": "128",
+    "MAX_OUTPUT_BYTES": "65536",
+    "MAX_AI_CALLS_PER_EXECUTION": "3",
+    "MAX_PROMPT_LENGTH": "100",
+    "MAX_CONCURRENT_RUNS": "32",
+}
+
+
+def sandbox_pids():
+    """Processes that look like our sandboxed runners (the runner is passed
+    with -c and reads the bridge on descriptor 3)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 9 and argv[0].startswith(b"/usr/bin/python3") and argv[1:4] == [b"-I", b"-S", b"-B"] \
+                and b"runner.py" in argv[8]:
+            pids.append(int(d))
+    return pids
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class HttpRunsCase(ServerCase):
+    """Runs plugins through the real server: upload, then run."""
+    extra_env = dict(LIMITS)
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            super().setUpClass()
+        except AssertionError as e:
+            if "not built yet" in str(e):
+                raise unittest.SkipTest("the HTTP server is not built yet")
+            raise
+        probe = cls.server.upload("wf_probe", "print(1)\n")
+        if probe.status in (404, 405, 501) or (probe.status == 503 and "placeholder" in probe.text):
+            cls.tearDownClass()
+            raise unittest.SkipTest("the HTTP plugin API is not built yet")
+
+    def run_plugin(self, code, input_data="", name=None, timeout=60):
+        name = name or "p_" + uuid.uuid4().hex[:10]
+        r = self.server.upload(name, code)
+        self.assertEqual(r.status, 200, r)
+        r = self.server.run(name, input_data, timeout=timeout)
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+
+class CliRunsCase(unittest.TestCase):
+    """Runs plugins with `wasmforge run`: the same supervisor, no HTTP."""
+    env = dict(LIMITS)
+    double = None
+
+    def run_plugin(self, code, input_data="", name="plugin", timeout=60, env=None):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, name + ".py")
+            with open(path, "w") as f:
+                f.write(code)
+            e = dict(self.env)
+            e.update(env or {})
+            e.setdefault("DATA_DIR", os.path.join(d, "data"))
+            p = run_cli(["run", path, "--input", input_data], env=e, cwd=d, timeout=timeout)
+        if p.returncode == 2 and "unknown command" in p.stderr:
+            self.skipTest("`wasmforge run` is not wired into this binary")
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        res = json.loads(p.stdout)
+        self.assertEqual(p.returncode, 0 if res["success"] else 1)
+        return res
