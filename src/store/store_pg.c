@@ -97,7 +97,8 @@ typedef struct pg_store {
     pg_conn *idle;
     int total, max;
     struct timespec retry_after;
-    int down;               /* the last connect failed (for logging changes only) */
+    int down;               /* the last connect failed */
+    int probing;            /* a call is trying to connect while down */
 } pg_store;
 
 typedef int (*pg_op_fn)(pg_conn *c, void *arg);
@@ -186,7 +187,12 @@ static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
         }
     }
     int must_connect = c->conn == NULL || pg_conn_stale(c->conn);
-    int wait = must_connect && ts_before(now_mono(), s->retry_after);
+    /* While the server is down, one call at a time probes it; the others
+     * answer at once instead of each waiting out a connect timeout. */
+    int wait = must_connect &&
+               (ts_before(now_mono(), s->retry_after) || (s->down && s->probing));
+    if (must_connect && !wait && s->down)
+        s->probing = 1;
     pthread_mutex_unlock(&s->lock);
 
     c->sent = 0;
@@ -221,6 +227,7 @@ static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
         }
         int was_down = s->down;
         s->down = rc != 0;
+        s->probing = 0;
         pthread_mutex_unlock(&s->lock);
         if (rc != 0 && !was_down)
             wf_log_warn("store: PostgreSQL is unreachable (%s); calls answer 'unavailable' "

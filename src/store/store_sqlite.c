@@ -100,6 +100,13 @@ static int sq_error(int rc)
     }
 }
 
+/* For a result known to be a failure: ours, never 0. */
+static int sq_error_or(int rc, int fallback)
+{
+    int e = sq_error(rc);
+    return e != 0 ? e : fallback;
+}
+
 static void sq_conn_close(sq_conn *c)
 {
     if (c == NULL)
@@ -132,7 +139,7 @@ static int sq_conn_open(const char *path, sq_conn **out, char *err, size_t errle
         wf_errorf(err, errlen, "store: cannot open SQLite database %s: %s", path,
                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
         sq_conn_close(c);
-        return sq_error(rc) ? sq_error(rc) : WF_EIO;
+        return sq_error_or(rc, WF_EIO);
     }
     *out = c;
     return 0;
@@ -177,7 +184,7 @@ static sqlite3_stmt *sq_stmt(sq_conn *c, int id, int *rc)
         int r = sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                    &c->stmt[id], NULL);
         if (r != SQLITE_OK) {
-            *rc = sq_error(r) ? sq_error(r) : WF_EINTERNAL;
+            *rc = sq_error_or(r, WF_EINTERNAL);
             return NULL;
         }
     }
@@ -294,13 +301,13 @@ static int sq_migrate(sq_conn *c, char *err, size_t errlen)
                       v, sqlite3_errmsg(c->db));
             if (!sqlite3_get_autocommit(c->db))
                 sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-            return sq_error(rc) ? sq_error(rc) : WF_EIO;
+            return sq_error_or(rc, WF_EIO);
         }
     }
     if (rc != SQLITE_OK) {
         wf_errorf(err, errlen, "store: cannot prepare the SQLite schema: %s",
                   sqlite3_errmsg(c->db));
-        return sq_error(rc) ? sq_error(rc) : WF_EIO;
+        return sq_error_or(rc, WF_EIO);
     }
     return 0;
 }
@@ -489,7 +496,7 @@ static int sq_list(sq_store *s, int id, int limit, int offset, const char *key, 
                 (*n)--;  /* the slot was cleared by the failed fill */
         }
         if (!rc && r != SQLITE_DONE)
-            rc = sq_error(r) ? sq_error(r) : WF_EINTERNAL;
+            rc = sq_error_or(r, WF_EINTERNAL);
         sq_stmt_done(q);
     }
     sq_release(s, c);
