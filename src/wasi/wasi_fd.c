@@ -164,6 +164,8 @@ static int stream_write(struct wf_wasi_stream *s, const void *p, size_t n)
     if (take < n && !s->flooded) {
         s->flooded = 1;
         stream_emit(s, WF_WASI_TRUNCATION_MARKER, strlen(WF_WASI_TRUNCATION_MARKER));
+        if (s->on_flood)
+            s->on_flood(s->flood_ctx, s->fd);
     }
     return 0;
 }

@@ -204,6 +204,9 @@ int wf_wasi_host_create(const struct wf_wasi_config *cfg,
         h->err.host_fd = cfg->stderr_fd;
     for (int i = 1; i <= 2; i++) {
         struct wf_wasi_stream *s = i == 1 ? &h->out : &h->err;
+        s->fd = i;
+        s->on_flood = cfg->on_flood;
+        s->flood_ctx = cfg->flood_ctx;
         h->fds[i] = (struct wf_wasi_fd){
             .kind = WF_FD_OUTPUT, .host_fd = -1, .stream = s,
             .rights = WASI_RIGHTS_STREAM & ~WASI_RIGHT_FD_READ,

@@ -81,6 +81,11 @@ struct wf_wasi_config {
      * set (the guest's writes keep succeeding and go nowhere). */
     int stdout_to_fd, stdout_fd, stderr_to_fd, stderr_fd;
     size_t stdout_cap, stderr_cap;
+    /* Called once per stream (fd 1 or 2) when it reaches its cap, from
+     * inside the guest's fd_write: the runner can tell its supervisor at
+     * once (to kill a flooder) instead of waiting for the run to end. */
+    void (*on_flood)(void *ctx, int fd);
+    void *flood_ctx;
 
     const struct wf_wasi_extra_fd *extra_fds;
     size_t n_extra_fds;

@@ -35,6 +35,9 @@ struct wf_wasi_stream {
     size_t cap;           /* bytes allowed through */
     size_t passed;
     int flooded;
+    int fd;                       /* 1 or 2, for on_flood */
+    void (*on_flood)(void *ctx, int fd);
+    void *flood_ctx;
 };
 
 struct wf_wasi_fd {

@@ -95,12 +95,21 @@ static void test_iovec_checks(void **state)
     assert_int_equal(get_u32(f, G_OUT), 0);
 }
 
+static int flood_calls, flood_fd;
+static void on_flood(void *ctx, int fd)
+{
+    (void)ctx;
+    flood_calls++;
+    flood_fd = fd;
+}
+
 static void test_output_capture_and_cap(void **state)
 {
     (void)state;
     struct wf_wasi_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.stdout_cap = 10;
+    cfg.on_flood = on_flood;
     struct fixture *f = fixture_new(&cfg);
     memcpy(f->mem.data + G_BUF, "0123456789abcdef", 16);
     set_iov(f, G_IOV, 0, G_BUF, 6);
@@ -112,6 +121,8 @@ static void test_output_capture_and_cap(void **state)
     int flooded;
     const char *out = wf_wasi_host_output(f->h, 1, &len, &flooded);
     assert_true(flooded);
+    assert_int_equal(flood_calls, 1);
+    assert_int_equal(flood_fd, 1);
     assert_int_equal(len, 10 + strlen(WF_WASI_TRUNCATION_MARKER));
     assert_memory_equal(out, "0123456789", 10);
     assert_memory_equal(out + 10, WF_WASI_TRUNCATION_MARKER, strlen(WF_WASI_TRUNCATION_MARKER));
