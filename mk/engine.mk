@@ -61,3 +61,16 @@ fuzz-wasi: $(FUZZ_WASI)
 	$(FUZZ_WASI) -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
 	    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/ build/fuzz/corpus-wasi
 .PHONY: fuzz-wasi
+
+# The import signatures the host defines must be those wasm2c generates for
+# the preview1 witx: compile the imports against a generated header that
+# declares all 46 (a mismatch is a conflicting-types error, not a silent
+# ABI break).
+$(BUILD)/engine/wasi-imports.checked: tests/wasi/all_imports.wat src/wasi/wasi_imports.c src/wasi/wasi_internal.h
+	@mkdir -p $(BUILD)/engine/all_imports
+	wat2wasm $< -o $(BUILD)/engine/all_imports/all.wasm
+	wasm2c -n mod $(BUILD)/engine/all_imports/all.wasm -o $(BUILD)/engine/all_imports/mod.c
+	$(CC) $(WASI_CFLAGS) -include $(BUILD)/engine/all_imports/mod.h -fsyntax-only src/wasi/wasi_imports.c
+	@test "$$(grep -c "import: 'wasi_snapshot_preview1'" $(BUILD)/engine/all_imports/mod.h)" = 46
+	@touch $@
+engine: $(BUILD)/engine/wasi-imports.checked

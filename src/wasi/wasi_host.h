@@ -115,7 +115,8 @@ struct wf_wasi_result {
     int exit_code;          /* valid when EXITED */
     int trap;               /* wasm_rt_trap_t or WF_WASI_TRAP_*; when TRAPPED */
     const char *trap_msg;   /* static text */
-    int memory_exhausted;   /* a memory.grow was refused by the cap */
+    int memory_exhausted;   /* the memory ended at its cap (a grow past it
+                               was likely refused) */
 };
 
 /* The module-specific part, provided by wasi_module_glue.c compiled against
