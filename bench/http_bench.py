@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+from support import pg  # noqa: E402
 from support.server import Server, pg_create_database, pg_drop_database  # noqa: E402
 
 TARGETS = {"/health": (60000, None), "/api/plugins/list": (5000, 20.0)}   # req/s, p99 ms
@@ -36,46 +36,6 @@ text = get_input()
 prompt = "Summarize in three bullet points:\\n" + text
 send_output(call_ai("mistral:latest", prompt))
 '''
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """A throwaway PostgreSQL cluster in a temporary folder."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="wf-bench-pg-")
-        self.port = free_port()
-        bindir = "/usr/lib/postgresql/15/bin"
-        cands = sorted(os.listdir("/usr/lib/postgresql")) if os.path.isdir("/usr/lib/postgresql") else []
-        if cands:
-            bindir = f"/usr/lib/postgresql/{cands[-1]}/bin"
-        self.bin = bindir
-        # initdb refuses to run as root: run the cluster as the postgres user then.
-        self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.prefix:
-            shutil.chown(self.dir, "postgres")
-        data = os.path.join(self.dir, "data")
-        self.run("initdb", "-D", data, "-A", "trust", "-U", "wf", "--no-sync")
-        self.run("pg_ctl", "-D", data, "-w", "-l", os.path.join(self.dir, "log"), "-o",
-                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
-                 "start")
-        self.data = data
-        self.url = f"postgresql://wf@127.0.0.1:{self.port}/postgres"
-
-    def run(self, tool, *args):
-        subprocess.run(self.prefix + [os.path.join(self.bin, tool), *args], check=True,
-                       stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-
-    def stop(self):
-        try:
-            self.run("pg_ctl", "-D", self.data, "-m", "fast", "stop")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def wrk(url, threads, conns, duration):
@@ -107,8 +67,8 @@ def bench_store(store, args, results):
     cluster = db = None
     if store == "postgresql":
         if not os.environ.get("WF_TEST_PG_URL"):
-            cluster = Cluster()
-            os.environ["WF_TEST_PG_URL"] = cluster.url
+            cluster = tempfile.mkdtemp(prefix="wf-bench-pg-")
+            os.environ["WF_TEST_PG_URL"] = pg.start(cluster)
         db, env["DATABASE_URL"] = pg_create_database("wf_bench")
     server = Server(env=env)
     try:
@@ -130,7 +90,7 @@ def bench_store(store, args, results):
         if db:
             pg_drop_database(db)
         if cluster:
-            cluster.stop()
+            pg.destroy(cluster)
             del os.environ["WF_TEST_PG_URL"]
 
 
