@@ -6,7 +6,7 @@ import tempfile
 import unittest
 
 from support.ollama_double import OllamaDouble, closed_port_url
-from support.server import ROOT, Server, run_cli
+from support.server import ROOT, Server, run_cli, test_sandbox
 
 CONFIG_EXIT = 2
 
@@ -36,7 +36,8 @@ class TestCommandLine(unittest.TestCase):
     def test_check_all_good(self):
         with OllamaDouble() as d, tempfile.TemporaryDirectory() as tmp:
             p = run_cli(["check"], env={"OLLAMA_BASE_URL": d.url, "DATA_DIR": tmp,
-                                        "API_TOKEN": "check-secret-123"}, cwd=tmp)
+                                        "API_TOKEN": "check-secret-123",
+                                        "SANDBOX": test_sandbox()}, cwd=tmp)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertIn("ollama: ok", p.stdout)
             self.assertNotIn("check-secret-123", p.stdout + p.stderr)

@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -69,6 +70,32 @@ def run_cli(args, env=None, cwd=None, timeout=120, input=None):
     if reports:
         raise AssertionError("sanitizer report from wasmforge %s:\n%s" % (" ".join(args), p.stderr))
     return p
+
+
+_sandbox = None
+
+
+def test_sandbox():
+    """The sandbox the API suites use: WF_TEST_SANDBOX (wasm or native) when
+    set, else wasm when this binary can run it, else the native fallback.
+    Sandbox behaviour has suites of its own; these test the HTTP contract."""
+    global _sandbox
+    if _sandbox is None:
+        _sandbox = os.environ.get("WF_TEST_SANDBOX", "")
+        if not _sandbox:
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    p = run_cli(["check"], env={"SANDBOX": "wasm", "DATA_DIR": tmp,
+                                                "OLLAMA_BASE_URL": closed_port_url()},
+                                cwd=tmp, timeout=600)
+                    ok = "sandbox: ok (wasm)" in p.stdout
+                except (OSError, subprocess.TimeoutExpired):
+                    ok = False
+            _sandbox = "wasm" if ok else "native"
+            if not ok:
+                print("note: the WebAssembly sandbox is not available in this build; "
+                      "API suites use SANDBOX=native", file=sys.stderr)
+    return _sandbox
 
 
 # ---- HTTP ------------------------------------------------------------------
@@ -177,7 +204,8 @@ class Server(Client):
         self.tmp = tempfile.mkdtemp(prefix="wf-e2e-")
         self.cwd = cwd or self.tmp
         defaults = {"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": os.path.join(self.tmp, "data"),
-                    "OLLAMA_BASE_URL": closed_port_url(), "LOG_LEVEL": "info"}
+                    "OLLAMA_BASE_URL": closed_port_url(), "LOG_LEVEL": "info",
+                    "SANDBOX": test_sandbox() if os.access(binary(), os.X_OK) else None}
         defaults.update(env or {})
         self.env = base_env(defaults)
         self.args = list(args)
