@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "http/server.h"
 #include "ollama/ollama.h"
+#include "runs/cli_run.h"
 #include "runs/runs.h"
 #include "store/store.h"
 
@@ -208,6 +209,17 @@ out:
     return status;
 }
 
+static int cmd_run(int argc, char **argv)
+{
+    wf_config cfg;
+    if (load_config(&cfg) != 0)
+        return EXIT_CONFIG;
+    signal(SIGPIPE, SIG_IGN);
+    int rc = wf_cli_run(&cfg, argc, argv);
+    wf_config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     ensure_std_fds();
@@ -224,6 +236,8 @@ int main(int argc, char **argv)
         return cmd_serve();
     if (strcmp(cmd, "check") == 0 && argc == 2)
         return cmd_check();
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "wasmforge: unknown command or arguments: '%s'\n\n%s", cmd, usage);
     return EXIT_CONFIG;
 }
