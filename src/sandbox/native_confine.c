@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <grp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -375,11 +374,14 @@ _Noreturn void wf_native_child(const wf_native_plan *pl, const wf_native_spawn *
     set_limit(sp, RLIMIT_MSGQUEUE, 0, 0, "RLIMIT_MSGQUEUE");
 
     if (pl->drop_to_nobody) {
-        if (setgroups(0, NULL) < 0)
+        /* Raw system calls: glibc's wrappers broadcast the change to every
+         * thread it knows of, and this copy of a multithreaded server has
+         * only one, so they would wait for ever. */
+        if (syscall(SYS_setgroups, 0, NULL) < 0)
             fail(sp, "setgroups");
-        if (setresgid(WF_NATIVE_UID, WF_NATIVE_UID, WF_NATIVE_UID) < 0)
+        if (syscall(SYS_setresgid, WF_NATIVE_UID, WF_NATIVE_UID, WF_NATIVE_UID) < 0)
             fail(sp, "setresgid");
-        if (setresuid(WF_NATIVE_UID, WF_NATIVE_UID, WF_NATIVE_UID) < 0)
+        if (syscall(SYS_setresuid, WF_NATIVE_UID, WF_NATIVE_UID, WF_NATIVE_UID) < 0)
             fail(sp, "setresuid");
     } else if (pl->ns_flags & CLONE_NEWUSER) {
         drop_caps(sp);
