@@ -1,0 +1,53 @@
+# zygote.mk - build/wf-engine, the WebAssembly sandbox engine: CPython
+# (python.wasm through wasm2c, from pywasm.mk) linked with the WASI host and
+# the zygote (src/engine/), plus the standard library image beside it.
+# Not part of the server's libwf.a: the server only starts the binary.
+#
+#   make wasm-engine    $(BUILD)/wf-engine and $(BUILD)/engine/stdlib.tar
+#   make bench-wasm     the run benchmark (bench/zygote_bench.py)
+
+WF_ENGINE       := $(BUILD)/wf-engine
+WF_ENGINE_IMAGE := $(BUILD)/engine/stdlib.tar
+ENGINE_SRC      := $(wildcard src/engine/*.c)
+ENGINE_OBJ      := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/zygote_py.o
+
+$(BUILD)/obj/src/engine/%.o: src/engine/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WASI_CFLAGS) -MMD -MP -c $< -o $@
+
+# The zygote's Python, as a C string in the binary.
+$(BUILD)/gen/zygote_py.c: src/engine/zygote.py mk/zygote.mk
+	@mkdir -p $(dir $@)
+	@{ echo '/* zygote_py.c - generated from src/engine/zygote.py by mk/zygote.mk. */'; \
+	  echo 'extern const char wf_engine_zygote_py[];'; \
+	  echo 'const char wf_engine_zygote_py[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/zygote_py.o: $(BUILD)/gen/zygote_py.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The module glue is compiled against the translated module's mod.h.
+$(BUILD)/obj/engine/glue.o: src/wasi/wasi_module_glue.c $(ENGINE_MODULE_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(WASI_CFLAGS) -I"$$(cat $(ENGINE_MODULE_STAMP))" -c $< -o $@
+
+$(WF_ENGINE): $(BUILD)/obj/engine/glue.o $(ENGINE_OBJ) $(LIBWFWASI) $(ENGINE_MODULE_STAMP)
+	$(CC) $(LDFLAGS) $(BUILD)/obj/engine/glue.o $(ENGINE_OBJ) "$$(cat $(ENGINE_MODULE_STAMP))/module.a" \
+	    $(LIBWFWASI) -lseccomp -lm -lpthread -o $@.tmp && mv $@.tmp $@
+
+$(WF_ENGINE_IMAGE): $(PYWASM_STAMP)
+	@mkdir -p $(dir $@)
+	cp "$$(cat $(PYWASM_STAMP))/stdlib.tar" $@.tmp && mv $@.tmp $@
+
+.PHONY: wasm-engine bench-wasm
+wasm-engine: $(WF_ENGINE) $(WF_ENGINE_IMAGE)
+all: wasm-engine
+test: wasm-engine
+
+bench-wasm: deps
+	@$(MAKE) --no-print-directory server wasm-engine
+	/usr/bin/python3 bench/zygote_bench.py
+
+-include $(ENGINE_OBJ:.o=.d)

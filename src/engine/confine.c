@@ -1,0 +1,104 @@
+/* confine.c - the seccomp allow-list of a run's child: the system calls the
+ * WASI host makes on the guest's behalf, on the run's own descriptors only.
+ *
+ * Anything else kills the process (SIGSYS: a sandbox_violation). No call
+ * here opens a file, a socket or a process, and no memory may become
+ * executable: the guest's code is all compiled in before the fork. */
+#include <errno.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine/zygote.h"
+#include "sandbox/zygote_proto.h"
+
+#define REPORT_FD 103
+
+int wf_zygote_seccomp(char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (!ctx) {
+        snprintf(err, errlen, "seccomp_init failed");
+        return -1;
+    }
+    int rc = 0;
+#define ALLOW(name) \
+    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0)
+#define ALLOW_FD(name, fd) \
+    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 1, \
+                                       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)(fd)))
+#define REFUSE(name, e) \
+    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(e), SCMP_SYS(name), 0)
+
+    /* The bridge reads and writes; the output streams write; stderr (which
+     * is /dev/null) takes the C library's last words. */
+    ALLOW_FD(read, WF_ZYGOTE_HOSTFD_BRIDGE);
+    ALLOW_FD(readv, WF_ZYGOTE_HOSTFD_BRIDGE);
+    ALLOW_FD(write, WF_ZYGOTE_HOSTFD_BRIDGE);
+    ALLOW_FD(write, WF_ZYGOTE_HOSTFD_STDOUT);
+    ALLOW_FD(write, WF_ZYGOTE_HOSTFD_STDERR);
+    ALLOW_FD(write, REPORT_FD);
+    ALLOW_FD(write, 2);
+    ALLOW_FD(writev, WF_ZYGOTE_HOSTFD_BRIDGE);
+    ALLOW_FD(writev, WF_ZYGOTE_HOSTFD_STDOUT);
+    ALLOW_FD(writev, WF_ZYGOTE_HOSTFD_STDERR);
+    ALLOW_FD(writev, 2);
+    ALLOW(close);
+    ALLOW(ppoll);
+    ALLOW(poll);
+    ALLOW_FD(fcntl, WF_ZYGOTE_HOSTFD_BRIDGE);
+
+    /* Memory: malloc and the guest's growth, never executable. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    ALLOW(munmap);
+    ALLOW(mremap);
+    ALLOW(brk);
+    ALLOW(madvise);
+
+    /* Time, randomness, sleeping, yielding. */
+    ALLOW(clock_gettime);
+    ALLOW(clock_getres);
+    ALLOW(clock_nanosleep);
+    ALLOW(nanosleep);
+    ALLOW(gettimeofday);
+    ALLOW(getrandom);
+    ALLOW(sched_yield);
+
+    /* Signals the fault handler and the C library use on themselves. */
+    ALLOW(rt_sigreturn);
+    ALLOW(rt_sigprocmask);
+    ALLOW(rt_sigaction);
+    ALLOW(sigaltstack);
+    ALLOW(restart_syscall);
+    ALLOW(futex);
+    ALLOW(getpid);
+    ALLOW(gettid);
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+    ALLOW(exit);
+    ALLOW(exit_group);
+
+    /* Harmless questions get an error instead of a kill. */
+    REFUSE(fstat, EACCES);
+    REFUSE(newfstatat, EACCES);
+    REFUSE(statx, EACCES);
+    REFUSE(lseek, ESPIPE);
+    REFUSE(ioctl, ENOTTY);
+#undef ALLOW
+#undef ALLOW_FD
+#undef REFUSE
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    if (rc < 0)
+        snprintf(err, errlen, "seccomp: %s", strerror(-rc));
+    seccomp_release(ctx);
+    return rc < 0 ? -1 : 0;
+}
