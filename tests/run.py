@@ -71,11 +71,31 @@ class Counter(unittest.TextTestResult):
     pass
 
 
-def run_python(build):
+# Suites that run once per sandbox (WF_TEST_SANDBOX=native, then wasm).
+SANDBOX_SUITES = ("runs", "hostile")
+
+
+def _forget_sandbox_modules():
+    """Drop the sandbox suites' modules so the next pass imports them again
+    with the other WF_TEST_SANDBOX."""
+    dirs = tuple(os.path.join(ROOT, "tests", d) + os.sep for d in SANDBOX_SUITES)
+    for name, mod in list(sys.modules.items()):
+        f = getattr(mod, "__file__", None) or ""
+        if f.startswith(dirs):
+            del sys.modules[name]
+
+
+def run_python(build, sandbox=None):
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
+    if sandbox:
+        os.environ["WF_TEST_SANDBOX"] = sandbox
+        _forget_sandbox_modules()
     for dirpath, dirs, files in sorted(os.walk(os.path.join(ROOT, "tests"))):
         dirs[:] = sorted(d for d in dirs if d not in ("unit", "__pycache__", "fuzz"))
+        top = os.path.relpath(dirpath, os.path.join(ROOT, "tests")).split(os.sep)[0]
+        if sandbox and sandbox != "native" and top not in SANDBOX_SUITES:
+            continue
         for f in sorted(files):
             if not (f.startswith("test_") and f.endswith(".py")):
                 continue
@@ -88,7 +108,8 @@ def run_python(build):
     if suite.countTestCases() == 0:
         return
     os.environ["WF_BUILD"] = os.path.join(ROOT, build)
-    say(f"python suites against {build}/ ({suite.countTestCases()} tests)")
+    say(f"python suites against {build}/{' with the ' + sandbox + ' sandbox' if sandbox else ''} "
+        f"({suite.countTestCases()} tests)")
     res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     bad = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
     skipped = len(res.skipped)
@@ -96,7 +117,7 @@ def run_python(build):
     totals["skipped"] += skipped
     totals["passed"] += res.testsRun - bad - skipped
     for t, _ in res.failures + res.errors:
-        failures.append(f"{build}: {t.id()}")
+        failures.append(f"{build}{'/' + sandbox if sandbox else ''}: {t.id()}")
 
 
 def main():
@@ -116,7 +137,8 @@ def main():
         if build == "build-san":
             os.environ["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99"
             os.environ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
-        run_python(build)
+        run_python(build, "native")
+        run_python(build, "wasm")
     if failures:
         say("\nFailures:")
         for f in failures:

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/wf_error.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/sandbox_fd.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -47,20 +48,6 @@ typedef struct native {
 struct wf_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 };
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-        *fd = -1;
-    }
-}
-
-static int set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
 
 static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *lim,
                       wf_sandbox_proc *out, char *err, size_t errlen)
@@ -96,10 +83,10 @@ static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *li
         wf_native_child(&nb->plan, &sp);
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close_fd(&sv[1]);
-    close_fd(&op[1]);
-    close_fd(&ep[1]);
-    close_fd(&rp[1]);
+    wf_sandbox_fd_close(&sv[1]);
+    wf_sandbox_fd_close(&op[1]);
+    wf_sandbox_fd_close(&ep[1]);
+    wf_sandbox_fd_close(&rp[1]);
     if (pid < 0) {
         wf_errorf(err, errlen, "starting the sandbox process failed: %s", strerror(saved));
         rc = saved == EAGAIN || saved == ENOMEM ? WF_EFULL : WF_EIO;
@@ -113,7 +100,7 @@ static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *li
     do
         n = read(rp[0], rep, sizeof rep);
     while (n < 0 && errno == EINTR);
-    close_fd(&rp[0]);
+    wf_sandbox_fd_close(&rp[0]);
     if (n != 0) {
         if (n > 0)
             wf_native_report_text(rep, (size_t)n, err, errlen);
@@ -125,7 +112,8 @@ static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *li
             ;
         goto fail;
     }
-    if (set_nonblock(sv[0]) < 0 || set_nonblock(op[0]) < 0 || set_nonblock(ep[0]) < 0) {
+    if (wf_sandbox_fd_nonblock(sv[0]) < 0 || wf_sandbox_fd_nonblock(op[0]) < 0 ||
+        wf_sandbox_fd_nonblock(ep[0]) < 0) {
         wf_errorf(err, errlen, "fcntl failed: %s", strerror(errno));
         syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
         siginfo_t si;
@@ -141,15 +129,15 @@ static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *li
     return 0;
 
 fail:
-    close_fd(&pidfd);
-    close_fd(&sv[0]);
-    close_fd(&sv[1]);
-    close_fd(&op[0]);
-    close_fd(&op[1]);
-    close_fd(&ep[0]);
-    close_fd(&ep[1]);
-    close_fd(&rp[0]);
-    close_fd(&rp[1]);
+    wf_sandbox_fd_close(&pidfd);
+    wf_sandbox_fd_close(&sv[0]);
+    wf_sandbox_fd_close(&sv[1]);
+    wf_sandbox_fd_close(&op[0]);
+    wf_sandbox_fd_close(&op[1]);
+    wf_sandbox_fd_close(&ep[0]);
+    wf_sandbox_fd_close(&ep[1]);
+    wf_sandbox_fd_close(&rp[0]);
+    wf_sandbox_fd_close(&rp[1]);
     return rc;
 }
 
@@ -192,10 +180,10 @@ static int native_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
             st->signal = si.si_status;
         }
     }
-    close_fd(&p->pidfd);
-    close_fd(&p->bridge_fd);
-    close_fd(&p->out_fd);
-    close_fd(&p->err_fd);
+    wf_sandbox_fd_close(&p->pidfd);
+    wf_sandbox_fd_close(&p->bridge_fd);
+    wf_sandbox_fd_close(&p->out_fd);
+    wf_sandbox_fd_close(&p->err_fd);
     return rc;
 }
 

@@ -3,6 +3,12 @@ mixed into the concrete suites in test_runs_*.py. Each test asserts the
 run result the user sees."""
 import textwrap
 
+from runs_support import SANDBOX
+
+# The descriptor the runner is told is its bridge: 3 in the native sandbox,
+# 10 in the WebAssembly one (3 is the guest's "/" there).
+BRIDGE_FD = 10 if SANDBOX == "wasm" else 3
+
 
 def dedent(code):
     return textwrap.dedent(code).lstrip("\n")
@@ -215,13 +221,13 @@ class RunBehaviour:
         self.assertEqual([r for r in self.double.requests() if r["path"].startswith("/api/generate")], [])
 
     def test_malformed_frame_is_a_violation(self):
-        res = self.run_plugin('import os\nos.write(3, b"\\x05\\x00\\x00\\x00nojsn")\nimport time\ntime.sleep(2)\n')
+        res = self.run_plugin('import os\nos.write(%d, b"\\x05\\x00\\x00\\x00nojsn")\nimport time\ntime.sleep(2)\n' % BRIDGE_FD)
         self.assertFalse(res["success"])
         self.assertEqual(res["error_type"], "sandbox_violation", res)
         self.assertIn("not valid JSON", res["error"])
 
     def test_oversized_frame_is_a_violation(self):
-        res = self.run_plugin('import os\nos.write(3, b"\\xff\\xff\\xff\\x7f{")\nimport time\ntime.sleep(2)\n')
+        res = self.run_plugin('import os\nos.write(%d, b"\\xff\\xff\\xff\\x7f{")\nimport time\ntime.sleep(2)\n' % BRIDGE_FD)
         self.assertEqual(res["error_type"], "sandbox_violation", res)
 
     def test_out_of_order_frames_are_a_violation(self):
@@ -231,18 +237,18 @@ class RunBehaviour:
                 d = json.dumps(o).encode()
                 return struct.pack("<I", len(d)) + d
             req = frame({"op": "list_models"})
-            os.write(3, req + req)
+            os.write(%d, req + req)
             time.sleep(2)
-        '''))
+        ''' % BRIDGE_FD))
         self.assertEqual(res["error_type"], "sandbox_violation", res)
 
     def test_unknown_op_is_a_violation(self):
         res = self.run_plugin(dedent('''
             import json, os, struct, time
             d = json.dumps({"op": "exec", "cmd": "id"}).encode()
-            os.write(3, struct.pack("<I", len(d)) + d)
+            os.write(%d, struct.pack("<I", len(d)) + d)
             time.sleep(2)
-        '''))
+        ''' % BRIDGE_FD))
         self.assertEqual(res["error_type"], "sandbox_violation", res)
 
     # ---- Ollama trouble --------------------------------------------------------

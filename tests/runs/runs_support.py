@@ -43,7 +43,24 @@ def sandbox_pids():
         if len(argv) > 9 and argv[0].startswith(b"/usr/bin/python3") and argv[1:4] == [b"-I", b"-S", b"-B"] \
                 and b"runner.py" in argv[8]:
             pids.append(int(d))
+        elif _parent_is_engine(d):
+            pids.append(int(d))  # a WebAssembly run: a child of the engine's zygote
     return pids
+
+
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None, None
+    comm = stat[stat.index(b"(") + 1:stat.rindex(b")")]
+    return comm, int(stat[stat.rindex(b")") + 2:].split()[1])
+
+
+def _parent_is_engine(pid):
+    comm, ppid = _comm(pid)
+    return comm == b"wf-engine" and _comm(ppid)[0] == b"wf-engine"
 
 
 def open_fds(pid):
