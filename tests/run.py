@@ -8,7 +8,8 @@ Suites:
   * Python suites (stdlib unittest): every tests/**/test_*.py outside
     tests/unit; they start the real binaries themselves. They run against the
     plain build, then again against the sanitizer build when WF_TEST_SAN=1
-    (the default in CI).
+    (the default in CI). The sandbox suites (tests/runs, tests/hostile) run
+    twice per build: WF_TEST_SANDBOX=native, then wasm.
 
 Environment: WF_TEST_FILTER=substr runs only suites whose path contains it.
 The last line is "N passed, N failed, N skipped".
