@@ -59,6 +59,7 @@ typedef struct wf_run_record {
 /* Open (and create or migrate) the store the configuration names. On error
  * err says what failed in words for a person, without secrets. */
 int wf_store_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
+/* Frees the store and its connections; only once every call returned. */
 void wf_store_close(wf_store *st);
 
 /* "sqlite" or "postgresql". */
@@ -116,6 +117,16 @@ void wf_store_uuid4(char out[37]);
 void wf_store_timestamp_now(char out[25]);
 /* SHA-256 of len bytes as 64 lowercase hex digits plus NUL. */
 void wf_store_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* The checks the store applies, for callers that check input earlier (the
+ * HTTP layer) so both agree. Each returns 1 when valid. */
+int wf_store_name_valid(const char *name);       /* ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$ */
+int wf_store_uuid_valid(const char *s);          /* 8-4-4-4-12 hex digits */
+int wf_store_timestamp_valid(const char *s);     /* as wf_store_timestamp_now writes */
+int wf_store_utf8_valid(const char *s, size_t len); /* no overlongs, surrogates */
+/* A malloc'd copy of s with every invalid UTF-8 sequence replaced by U+FFFD;
+ * NULL when out of memory. */
+char *wf_store_utf8_sanitize(const char *s);
 
 void wf_plugin_clear(wf_plugin *p);
 void wf_plugins_free(wf_plugin *list, size_t n);

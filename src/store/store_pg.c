@@ -125,10 +125,17 @@ static PGconn *pg_connect(const pg_store *s)
 {
     /* Keywords after dbname (which expands the user's URL or conninfo)
      * override it; the ones before are defaults the user may change. */
-    const char *kw[8], *val[8];
+    const char *kw[16], *val[16];
     int i = 0;
     kw[i] = "connect_timeout", val[i++] = PG_CONNECT_TIMEOUT;
     kw[i] = "application_name", val[i++] = "wasmforge";
+    /* A statement stuck behind a lock, or a server gone silent (no RST, as
+     * in a network partition), must end in an error, not hold a thread. */
+    kw[i] = "options", val[i++] = "-c statement_timeout=30000 "
+                                  "-c idle_in_transaction_session_timeout=60000";
+    kw[i] = "keepalives_idle", val[i++] = "30";
+    kw[i] = "keepalives_interval", val[i++] = "10";
+    kw[i] = "keepalives_count", val[i++] = "3";
     kw[i] = "dbname", val[i++] = s->conninfo;
     kw[i] = "client_encoding", val[i++] = "UTF8";
     if (s->sslrootcert) {

@@ -252,7 +252,9 @@ static void mkdir_parents(const char *path)
         if (*q != '/')
             continue;
         *q = '\0';
-        mkdir(p, 0755);  /* errors surface when the file is opened */
+        /* plugin code and run inputs are nobody else's business; errors
+         * surface when the file is opened */
+        mkdir(p, 0700);
         *q = '/';
     }
     free(p);

@@ -119,14 +119,6 @@ int wf_store_plugin_from_row(wf_store_col_fn get, void *row, int with_code, wf_p
 #define WF_STORE_RUN_COLS 13
 int wf_store_run_from_row(wf_store_col_fn get, void *row, wf_run_record *out);
 
-/* Checks used by store.c (and by the tests). */
-int wf_store_name_valid(const char *name);
-int wf_store_uuid_valid(const char *s);
-int wf_store_timestamp_valid(const char *s);
-int wf_store_utf8_valid(const char *s, size_t len);
-/* A copy of s with every invalid UTF-8 sequence replaced by U+FFFD; NULL on
- * allocation failure. */
-char *wf_store_utf8_sanitize(const char *s);
 
 /* SHA-256 of len bytes, as 64 lowercase hex digits plus NUL. */
 void wf_store_sha256_bytes(const void *data, size_t len, uint8_t digest[32]);
