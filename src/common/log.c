@@ -1,10 +1,17 @@
 /* log.c - structured log lines to stderr, as text or one JSON object a line.
- * Each line is formatted into one buffer and written with one write(2), so
- * concurrent threads never interleave and no lock is needed. */
+ * Lines are formatted whole, then appended to a shared buffer that a
+ * background thread writes out every few milliseconds (one write(2) for
+ * many lines: a busy server logs every request). WARN and ERROR lines, and
+ * lines from a process without the flusher (a forked child), are written
+ * at once, after whatever is buffered, so order is kept and nothing that
+ * matters waits on a timer. */
 #include "common/log.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -124,21 +131,32 @@ static void put_text_value(struct line *l, const char *s)
 
 static void put_timestamp(struct line *l)
 {
+    /* The date and time to the second change once a second: format them
+     * once per thread and second. */
+    static __thread time_t cached_sec = -1;
+    static __thread char cached[32];
+    static __thread size_t cached_len;
     struct timespec ts;
-    struct tm tm;
-    char buf[40];
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
-    put_str(l, buf);
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_sec = ts.tv_sec;
+    }
+    char ms[8];
+    int ms_v = (int)(ts.tv_nsec / 1000000);
+    ms[0] = '.';
+    ms[1] = (char)('0' + ms_v / 100);
+    ms[2] = (char)('0' + ms_v / 10 % 10);
+    ms[3] = (char)('0' + ms_v % 10);
+    ms[4] = 'Z';
+    put_mem(l, cached, cached_len);
+    put_mem(l, ms, 5);
 }
 
-static void emit(struct line *l)
+static void write_all(const char *p, size_t left)
 {
-    l->buf[l->len++] = '\n';
-    const char *p = l->buf;
-    size_t left = l->len;
     while (left > 0) {
         ssize_t w = write(STDERR_FILENO, p, left);
         if (w < 0 && errno == EINTR)
@@ -148,6 +166,87 @@ static void emit(struct line *l)
         p += w;
         left -= (size_t)w;
     }
+}
+
+/* The shared buffer and its flusher. */
+#define FLUSH_EVERY_NS (20 * 1000 * 1000)
+static pthread_mutex_t buf_mu = PTHREAD_MUTEX_INITIALIZER;
+static char out_buf[64 * 1024];
+static size_t out_len;
+static int flusher_running;
+static pthread_once_t flusher_once = PTHREAD_ONCE_INIT;
+
+static void flush_locked(void)
+{
+    write_all(out_buf, out_len);
+    out_len = 0;
+}
+
+static void *flusher_main(void *arg)
+{
+    (void)arg;
+    const struct timespec tick = { 0, FLUSH_EVERY_NS };
+    for (;;) {
+        nanosleep(&tick, NULL);
+        pthread_mutex_lock(&buf_mu);
+        if (!flusher_running) {
+            pthread_mutex_unlock(&buf_mu);
+            return NULL;
+        }
+        flush_locked();
+        pthread_mutex_unlock(&buf_mu);
+    }
+}
+
+void wf_log_flush(void)
+{
+    pthread_mutex_lock(&buf_mu);
+    flush_locked();
+    pthread_mutex_unlock(&buf_mu);
+}
+
+/* A forked child has no flusher thread: it writes its lines itself, and
+ * leaves what the parent had buffered to the parent. */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&buf_mu, NULL);
+    out_len = 0;
+    flusher_running = 0;
+}
+
+static void start_flusher(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+    atexit(wf_log_flush);
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* Signals belong to the threads that wait for them, never this one. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    flusher_running = pthread_create(&t, &attr, flusher_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+static void emit(struct line *l, enum wf_log_level level)
+{
+    l->buf[l->len++] = '\n';
+    if (level < WF_LOG_WARN)
+        pthread_once(&flusher_once, start_flusher);
+    pthread_mutex_lock(&buf_mu);
+    if (level >= WF_LOG_WARN || !flusher_running) {
+        flush_locked();
+        write_all(l->buf, l->len);
+    } else {
+        if (l->len > sizeof out_buf - out_len)
+            flush_locked();
+        memcpy(out_buf + out_len, l->buf, l->len);
+        out_len += l->len;
+    }
+    pthread_mutex_unlock(&buf_mu);
 }
 
 static void begin(struct line *l, enum wf_log_level level, const char *msg)
@@ -193,7 +292,7 @@ static void add_field(struct line *l, const char *key, const char *value)
 
 /* Close the line; a cut line says so and, in JSON, still parses (the
  * fields that did not fit entirely are dropped). */
-static void finish(struct line *l)
+static void finish(struct line *l, enum wf_log_level level)
 {
     const char *tail;
     if (atomic_load(&log_json)) {
@@ -206,7 +305,7 @@ static void finish(struct line *l)
     size_t n = strlen(tail);
     (void)n;
     put_closing(l, tail);
-    emit(l);
+    emit(l, level);
 }
 
 void wf_log(enum wf_log_level level, const char *fmt, ...)
@@ -220,7 +319,7 @@ void wf_log(enum wf_log_level level, const char *fmt, ...)
     va_end(ap);
     struct line l;
     begin(&l, level, msg);
-    finish(&l);
+    finish(&l, level);
 }
 
 void wf_log_kv(enum wf_log_level level, const char *msg, ...)
@@ -239,5 +338,5 @@ void wf_log_kv(enum wf_log_level level, const char *msg, ...)
         add_field(&l, key, value);
     }
     va_end(ap);
-    finish(&l);
+    finish(&l, level);
 }

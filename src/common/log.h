@@ -21,6 +21,10 @@ void wf_log(enum wf_log_level level, const char *fmt, ...)
  * alternating keys and values), e.g. one line per HTTP request. */
 void wf_log_kv(enum wf_log_level level, const char *msg, ...);
 
+/* Write out lines still buffered (INFO and DEBUG lines are written in
+ * batches a few milliseconds later; exit() flushes too). */
+void wf_log_flush(void);
+
 #define wf_log_debug(...) wf_log(WF_LOG_DEBUG, __VA_ARGS__)
 #define wf_log_info(...)  wf_log(WF_LOG_INFO, __VA_ARGS__)
 #define wf_log_warn(...)  wf_log(WF_LOG_WARN, __VA_ARGS__)

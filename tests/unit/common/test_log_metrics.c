@@ -24,6 +24,7 @@ static char *capture(void (*fn)(void))
     int saved = dup(STDERR_FILENO);
     dup2(fd, STDERR_FILENO);
     fn();
+    wf_log_flush();
     dup2(saved, STDERR_FILENO);
     close(saved);
     off_t n = lseek(fd, 0, SEEK_END);

@@ -1,0 +1,185 @@
+/* api_misc.c - health, Ollama status, the models list, metrics and the
+ * API's own description. */
+#include "http/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/metrics.h"
+#include "common/wf_error.h"
+#include "http/json_shapes.h"
+
+/* Ollama calls from HTTP handlers: short, so a dead Ollama is reported
+ * within a few seconds. */
+#define OLLAMA_TIMEOUT_MS 2500
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- GET /health ----------------------------------------------------------- */
+
+static char *health_text(struct wf_http *srv, int ok, size_t *len)
+{
+    int wasm = srv->cfg->sandbox == WF_SANDBOX_WASM;
+    json_t *j = json_pack("{s:s, s:b, s:s, s:s, s:s, s:b}",
+                          "status", ok ? "ok" : "degraded",
+                          "wasmedge", wasm,
+                          "sandbox", wasm ? "wasm" : "native",
+                          "version", WF_VERSION,
+                          "database", srv->store ? wf_store_kind(srv->store) : "none",
+                          "database_ok", ok);
+    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    *len = t ? strlen(t) : 0;
+    return t;
+}
+
+void wf_api_health_setup(struct wf_http *srv)
+{
+    srv->health_ok = health_text(srv, 1, &srv->health_ok_len);
+    srv->health_degraded = health_text(srv, 0, &srv->health_degraded_len);
+    wf_api_health_refresh(srv);
+}
+
+void wf_api_health_refresh(struct wf_http *srv)
+{
+    int ok = srv->store != NULL && wf_store_ping(srv->store) == 0;
+    atomic_store(&srv->db_ok, ok);
+    atomic_store(&srv->db_checked_ms, mono_ms());
+}
+
+enum MHD_Result wf_api_health(struct wf_req *rq)
+{
+    struct wf_http *srv = rq->srv;
+    /* The database is checked at most once a second, by a worker: /health
+     * never waits on it, and a flood of checks cannot become a flood of
+     * database round trips. */
+    int_fast64_t now = mono_ms();
+    int_fast64_t last = atomic_load(&srv->db_checked_ms);
+    if (now - last >= 1000 && atomic_compare_exchange_strong(&srv->db_checked_ms, &last, now))
+        wf_http_want_db_check(srv);
+    int ok = atomic_load(&srv->db_ok);
+    const char *body = ok ? srv->health_ok : srv->health_degraded;
+    size_t len = ok ? srv->health_ok_len : srv->health_degraded_len;
+    if (body == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    return wf_reply(rq, ok ? 200 : 503, "application/json", body, len, MHD_RESPMEM_PERSISTENT);
+}
+
+/* ---- GET /health/ollama ------------------------------------------------------ */
+
+/* The base URL without any user:password@ part (never echo secrets). */
+static void url_without_credentials(const char *url, char *out, size_t outlen)
+{
+    const char *scheme = strstr(url, "://");
+    const char *host = scheme ? scheme + 3 : url;
+    const char *at = strchr(host, '@');
+    const char *slash = strchr(host, '/');
+    if (at != NULL && (slash == NULL || at < slash))
+        snprintf(out, outlen, "%.*s%s", (int)(host - url), url, at + 1);
+    else
+        snprintf(out, outlen, "%s", url);
+}
+
+static char *dump_free(json_t *j)
+{
+    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    return t;
+}
+
+static void ollama_health_work(struct wf_call *c)
+{
+    struct wf_http *srv = c->rq.srv;
+    char url[512], err[512] = "";
+    url_without_credentials(wf_ollama_base_url(srv->ollama), url, sizeof url);
+    char *version = NULL;
+    json_t *models = NULL;
+    json_t *out;
+    int rc = wf_ollama_version(srv->ollama, OLLAMA_TIMEOUT_MS, &version, err, sizeof err);
+    if (rc == 0)
+        rc = wf_ollama_tags(srv->ollama, OLLAMA_TIMEOUT_MS, &models, err, sizeof err);
+    if (rc == 0) {
+        json_t *names = json_array();
+        size_t i;
+        json_t *m;
+        json_array_foreach(models, i, m) {
+            json_t *n = json_object_get(m, "name");
+            if (json_is_string(n))
+                json_array_append(names, n);
+        }
+        out = json_pack("{s:s, s:s, s:o, s:s}", "status", "connected", "url", url, "models", names,
+                        "version", version ? version : "");
+    } else {
+        if (err[0] == '\0')
+            snprintf(err, sizeof err, "%s", wf_strerror(rc));
+        out = json_pack("{s:s, s:s, s:s}", "status", "disconnected", "url", url, "error", err);
+    }
+    free(version);
+    json_decref(models);
+    char *t = dump_free(out);
+    wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");
+}
+
+enum MHD_Result wf_api_health_ollama(struct wf_call *c)
+{
+    return wf_call_offload(c, ollama_health_work);
+}
+
+/* ---- GET /api/models/list ---------------------------------------------------- */
+
+static const char *model_type(json_t *tag, void *ctx)
+{
+    (void)ctx;
+    return wf_ollama_model_type(tag, NULL);
+}
+
+static void models_work(struct wf_call *c)
+{
+    struct wf_http *srv = c->rq.srv;
+    char err[256];
+    json_t *tags = NULL;
+    if (wf_ollama_tags(srv->ollama, OLLAMA_TIMEOUT_MS, &tags, err, sizeof err) != 0)
+        tags = NULL; /* Ollama down: every allowed model is listed unavailable */
+    json_t *list = wf_json_models_list(srv->cfg->allowed_models, srv->cfg->allowed_models_n, tags,
+                                       model_type, NULL);
+    json_decref(tags);
+    char *t = dump_free(list);
+    wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");
+}
+
+enum MHD_Result wf_api_models_list(struct wf_call *c)
+{
+    return wf_call_offload(c, models_work);
+}
+
+/* ---- GET /metrics, /openapi.json, /docs ---------------------------------------- */
+
+enum MHD_Result wf_api_metrics(struct wf_req *rq)
+{
+    wf_runs_stats st = { 0 };
+    if (rq->srv->runs != NULL)
+        wf_runs_get_stats(rq->srv->runs, &st);
+    char *t = wf_metrics_render(st.queued, st.running, st.sandbox_start_ms);
+    if (t == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    return wf_reply(rq, 200, "text/plain; version=0.0.4; charset=utf-8", t, strlen(t),
+                    MHD_RESPMEM_MUST_FREE);
+}
+
+enum MHD_Result wf_api_openapi(struct wf_req *rq)
+{
+    return wf_reply(rq, 200, "application/json", wf_openapi_json, strlen(wf_openapi_json),
+                    MHD_RESPMEM_PERSISTENT);
+}
+
+enum MHD_Result wf_api_docs(struct wf_req *rq)
+{
+    return wf_reply(rq, 200, "text/html; charset=utf-8", wf_docs_html, strlen(wf_docs_html),
+                    MHD_RESPMEM_PERSISTENT);
+}

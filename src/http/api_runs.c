@@ -1,0 +1,159 @@
+/* api_runs.c - POST /api/plugins/run (the connection waits suspended while
+ * the run executes) and the run history. */
+#include "http/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/wf_error.h"
+#include "http/json_shapes.h"
+#include "http/validate.h"
+
+#define RUNS_LIMIT_DEFAULT 50
+#define RUNS_LIMIT_MAX 1000
+
+/* From a runs thread, exactly once per accepted submission. */
+static void run_done(void *ctx, const wf_run_result *res)
+{
+    struct wf_call *c = ctx;
+    json_t *j = wf_json_run_result(res);
+    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");
+}
+
+static int parse_body(struct wf_call *c, wf_form *form, char *err, size_t errlen)
+{
+    switch (c->kind) {
+    case WF_BODY_URLENCODED:
+        return wf_form_parse_urlencoded(c->body, c->len, form, err, errlen);
+    case WF_BODY_MULTIPART:
+        return wf_form_parse_multipart(c->boundary, c->body ? c->body : "", c->len, form, err, errlen);
+    case WF_BODY_JSON:
+        return wf_form_parse_json(c->body ? c->body : "", c->len, form, err, errlen);
+    default:
+        memset(form, 0, sizeof *form);
+        if (c->len > 0) {
+            snprintf(err, errlen, "unsupported body");
+            return WF_EINVAL;
+        }
+        return 0;
+    }
+}
+
+enum MHD_Result wf_api_run(struct wf_call *c)
+{
+    struct wf_req *rq = &c->rq;
+    struct wf_http *srv = rq->srv;
+    char err[512];
+    wf_form form = { 0 };
+    int rc = parse_body(c, &form, err, sizeof err);
+    if (rc != 0)
+        return wf_reply_error(rq, rc == WF_ENOMEM ? 500 : 400, "Malformed request body: %s", err);
+
+    enum MHD_Result ret;
+    wf_plugin plugin = { 0 };
+    const wf_form_field *pn = wf_form_get(&form, "plugin_name");
+    const wf_form_field *in = wf_form_get(&form, "input_data");
+    if (pn == NULL || pn->value_len == 0) {
+        ret = wf_reply_error(rq, 422, "Field 'plugin_name' is required");
+        goto out;
+    }
+    if (in != NULL && in->value_len > srv->cfg->max_input_bytes) {
+        ret = wf_reply_error(rq, 413, "input_data too large: %zu bytes, at most %zu are accepted",
+                             in->value_len, srv->cfg->max_input_bytes);
+        goto out;
+    }
+    if (in != NULL && !wf_utf8_valid(in->value, in->value_len)) {
+        ret = wf_reply_error(rq, 400, "input_data must be UTF-8 text");
+        goto out;
+    }
+    if (!wf_name_valid(pn->value, pn->value_len, NULL)) {
+        ret = wf_reply_error(rq, 404, "Plugin '%.100s' not found", pn->value);
+        goto out;
+    }
+    if (atomic_load(&srv->quiescing)) {
+        ret = wf_reply_error(rq, 503, "The server is shutting down; try again shortly");
+        goto out;
+    }
+    rc = wf_store_plugin_get(srv->store, pn->value, &plugin);
+    if (rc == WF_ENOTFOUND) {
+        ret = wf_reply_error(rq, 404, "Plugin '%s' not found", pn->value);
+        goto out;
+    }
+    if (rc != 0) {
+        ret = wf_reply_error(rq, wf_status_for(rc), "%s", wf_detail_for(rc));
+        goto out;
+    }
+
+    wf_call_begin(c);
+    rc = wf_runs_submit(srv->runs, &plugin, in ? in->value : "", in ? in->value_len : 0, run_done, c);
+    if (rc == WF_EFULL)
+        wf_call_complete(c, 429, NULL, "Too many runs waiting; try again shortly");
+    else if (rc == WF_EUNAVAIL)
+        wf_call_complete(c, 503, NULL, "The sandbox is unavailable; the plugin cannot run now");
+    else if (rc != 0)
+        wf_call_complete(c, 500, NULL, wf_strerror(rc));
+    /* The input was copied by the runs module; the body is not needed
+     * while the connection waits. */
+    free(c->body);
+    c->body = NULL;
+    ret = wf_call_wait(c);
+out:
+    wf_plugin_clear(&plugin);
+    wf_form_free(&form);
+    return ret;
+}
+
+enum MHD_Result wf_api_runs_list(struct wf_req *rq)
+{
+    const char *plugin = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "plugin");
+    const char *ls = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *os = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "offset");
+    long limit = RUNS_LIMIT_DEFAULT, offset = 0;
+    if (plugin != NULL && *plugin == '\0')
+        plugin = NULL;
+    if (plugin != NULL && !wf_name_valid(plugin, strlen(plugin), NULL))
+        return wf_reply_error(rq, 422, "plugin must be a plugin name (^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$)");
+    if (ls != NULL && wf_parse_int(ls, 1, RUNS_LIMIT_MAX, &limit) != 0)
+        return wf_reply_error(rq, 422, "limit must be an integer from 1 to %d", RUNS_LIMIT_MAX);
+    if (os != NULL && wf_parse_int(os, 0, INT_MAX, &offset) != 0)
+        return wf_reply_error(rq, 422, "offset must be an integer from 0 to %d", INT_MAX);
+
+    wf_run_record *list = NULL;
+    size_t n = 0;
+    int rc = wf_store_run_list(rq->srv->store, plugin, (int)limit, (int)offset, &list, &n);
+    if (rc != 0)
+        return wf_reply_error(rq, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), "%s",
+                              wf_detail_for(rc));
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        json_t *item = wf_json_run_record(&list[i]);
+        if (item == NULL || json_array_append_new(arr, item) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    wf_run_records_free(list, n);
+    return wf_reply_json(rq, 200, arr);
+}
+
+enum MHD_Result wf_api_run_get(struct wf_req *rq)
+{
+    char id[80];
+    size_t n = rq->route.param_len < sizeof id - 1 ? rq->route.param_len : sizeof id - 1;
+    memcpy(id, rq->route.param, n);
+    id[n] = '\0';
+    if (!wf_run_id_valid(rq->route.param, rq->route.param_len))
+        return wf_reply_error(rq, 404, "Run '%s' not found", id);
+    wf_run_record r = { 0 };
+    int rc = wf_store_run_get(rq->srv->store, id, &r);
+    if (rc == WF_ENOTFOUND)
+        return wf_reply_error(rq, 404, "Run '%s' not found", id);
+    if (rc != 0)
+        return wf_reply_error(rq, wf_status_for(rc), "%s", wf_detail_for(rc));
+    json_t *j = wf_json_run_record(&r);
+    wf_run_record_clear(&r);
+    return wf_reply_json(rq, 200, j);
+}

@@ -1,0 +1,181 @@
+/* internal.h - what the HTTP layer's files share: the server, the two
+ * kinds of request context, and the functions that send answers.
+ *
+ * A request without a body is answered within its first callback from a
+ * context on the stack (no allocation on hot paths). A request with a body,
+ * or one whose work may block (Ollama, the sandbox), gets a heap `wf_call`
+ * kept in MHD's per-request pointer; blocking work runs on the server's
+ * worker threads or in the runs module while the connection is suspended,
+ * and the call is completed with wf_call_complete, which resumes it. */
+#ifndef WF_HTTP_INTERNAL_H
+#define WF_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "http/form.h"
+#include "http/route.h"
+#include "http/server.h"
+
+struct wf_call;
+typedef void (*wf_work_fn)(struct wf_call *c);
+
+/* A cached GET /api/plugins/list answer, shared by the responses that send
+ * it (reference counted; freed by the last one). */
+struct wf_blob {
+    atomic_int refs;
+    size_t len;
+    char data[];
+};
+
+#define WF_LIST_CACHE_SLOTS 16
+#define WF_WORK_QUEUE 256
+
+struct wf_http {
+    const wf_config *cfg;
+    wf_store *store;
+    wf_ollama *ollama;
+    wf_runs *runs;
+    struct MHD_Daemon *daemon;
+    int port;
+    atomic_int quiescing;
+
+    /* /health: both answers prebuilt; the database check is refreshed at
+     * most once a second, off the request path. */
+    char *health_ok, *health_degraded;
+    size_t health_ok_len, health_degraded_len;
+    atomic_int_fast64_t db_checked_ms;
+    atomic_int db_ok;
+    int db_check_wanted;   /* under mu: a worker pings the store */
+
+    /* GET /api/plugins/list answers by (limit, offset), valid for one
+     * store revision. */
+    pthread_mutex_t cache_mu;
+    struct {
+        int used;
+        long limit, offset;
+        int64_t rev;
+        struct wf_blob *blob;
+        unsigned last_use;
+    } cache[WF_LIST_CACHE_SLOTS];
+    unsigned cache_tick;
+
+    /* Worker threads for blocking handlers, and the calls in flight. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t *workers;
+    int nworkers;
+    int stopping;
+    struct wf_call *queue[WF_WORK_QUEUE];
+    size_t q_head, q_len;
+    struct wf_call *inflight; /* calls whose answer is being prepared */
+    int inflight_n;
+    int calls_alive;          /* wf_call structs not yet freed */
+
+    /* Static UI */
+    char *web_dir; /* NULL when the folder is missing */
+    int web_fd;
+};
+
+/* One request as seen by handlers. */
+struct wf_req {
+    struct wf_http *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    unsigned method_bit;
+    wf_route route;
+    struct timespec t0;
+};
+
+/* A request that outlives one callback (body or blocking work). */
+struct wf_call {
+    struct wf_req rq;
+    /* body */
+    char *body;
+    size_t len, cap, limit;
+    enum wf_body_kind kind;
+    char boundary[WF_BOUNDARY_MAX + 1];
+    int body_done;
+    int started;       /* the handler ran (its answer may be pending) */
+    /* async: guarded by mu */
+    pthread_mutex_t mu;
+    int refs;          /* MHD's + one per pending completion */
+    int pending;       /* work started, not completed */
+    int done;          /* answer ready */
+    int suspended;     /* MHD_suspend_connection called, not resumed */
+    int conn_gone;     /* MHD closed the request */
+    int replied;       /* the answer was queued */
+    int status;
+    char *answer;      /* JSON body when status < 400, else the error detail */
+    const char *allow; /* extra Allow header with the answer, or NULL */
+    wf_work_fn work;
+    struct wf_call *next_inflight, *prev_inflight;
+    /* handler scratch (freed with the call) */
+    char *arg;         /* a copied path parameter or similar */
+};
+
+/* ---- answers (server.c) ------------------------------------------------ */
+/* Every answer goes through wf_reply; every error through wf_reply_error
+ * (the one place an error page is built). `mode` as MHD_create_response_
+ * from_buffer. Return what the access handler must return. */
+enum MHD_Result wf_reply(struct wf_req *rq, int status, const char *ctype, const void *body,
+                         size_t len, enum MHD_ResponseMemoryMode mode);
+enum MHD_Result wf_reply_response(struct wf_req *rq, int status, struct MHD_Response *resp);
+enum MHD_Result wf_reply_json(struct wf_req *rq, int status, json_t *j); /* steals j */
+enum MHD_Result wf_reply_error(struct wf_req *rq, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The status and detail for a store/runs error code. */
+int wf_status_for(int rc);
+const char *wf_detail_for(int rc);
+
+/* ---- async (server.c) -------------------------------------------------- */
+/* Run c->work on a worker thread; the connection is suspended until
+ * wf_call_complete. Returns what the handler must return. */
+enum MHD_Result wf_call_offload(struct wf_call *c, wf_work_fn work);
+/* Mark work as started elsewhere (the runs module) before it can finish:
+ * adds a reference released by wf_call_complete. */
+void wf_call_begin(struct wf_call *c);
+/* After wf_call_begin: suspend unless the answer is already there. */
+enum MHD_Result wf_call_wait(struct wf_call *c);
+/* Give the call its answer (status < 400: JSON body taken over; else an
+ * error detail, copied) and resume the connection. Any thread. */
+void wf_call_complete(struct wf_call *c, int status, char *json_body, const char *detail);
+
+/* Ask a worker to ping the store (for /health). */
+void wf_http_want_db_check(struct wf_http *srv);
+
+/* ---- handlers ------------------------------------------------------------ */
+enum MHD_Result wf_api_health(struct wf_req *rq);
+void wf_api_health_setup(struct wf_http *srv);
+void wf_api_health_refresh(struct wf_http *srv); /* worker: ping the store */
+enum MHD_Result wf_api_health_ollama(struct wf_call *c);
+enum MHD_Result wf_api_models_list(struct wf_call *c);
+enum MHD_Result wf_api_metrics(struct wf_req *rq);
+enum MHD_Result wf_api_openapi(struct wf_req *rq);
+enum MHD_Result wf_api_docs(struct wf_req *rq);
+
+enum MHD_Result wf_api_plugins_list(struct wf_req *rq);
+enum MHD_Result wf_api_plugin_code(struct wf_req *rq);
+enum MHD_Result wf_api_plugin_delete(struct wf_req *rq);
+enum MHD_Result wf_api_plugin_upload(struct wf_call *c);
+void wf_api_list_cache_free(struct wf_http *srv);
+
+enum MHD_Result wf_api_run(struct wf_call *c);
+enum MHD_Result wf_api_runs_list(struct wf_req *rq);
+enum MHD_Result wf_api_run_get(struct wf_req *rq);
+
+int wf_static_setup(struct wf_http *srv);
+void wf_static_free(struct wf_http *srv);
+enum MHD_Result wf_static_serve(struct wf_req *rq);
+
+/* The OpenAPI document and the page that renders it (openapi.c). */
+extern const char wf_openapi_json[];
+extern const char wf_docs_html[];
+
+#endif

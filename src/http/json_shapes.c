@@ -1,0 +1,247 @@
+/* json_shapes.c - one builder per answer shape, so every endpoint (and the
+ * tests) produce exactly the same fields. */
+#include "http/json_shapes.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* jansson refuses NULL strings; absent text becomes null or "". */
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *str_or_empty(const char *s)
+{
+    return json_string(s ? s : "");
+}
+
+/* json_string fails on invalid UTF-8: stored text is validated on the way
+ * in, but output captured from plugins may not be; never lose a field. */
+static json_t *text(const char *s)
+{
+    if (s == NULL)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j == NULL)
+        j = json_stringn_nocheck(s, strlen(s));
+    return j;
+}
+
+json_t *wf_json_error(const char *detail)
+{
+    if (detail == NULL)
+        detail = "error";
+    json_t *d = json_string(detail);
+    if (d == NULL) {
+        /* A detail quoting hostile input may not be UTF-8: keep it
+         * readable and the answer valid JSON. */
+        char buf[1024];
+        size_t i;
+        for (i = 0; detail[i] && i < sizeof buf - 1; i++)
+            buf[i] = (unsigned char)detail[i] < 0x80 ? detail[i] : '?';
+        buf[i] = '\0';
+        d = json_string(buf);
+    }
+    return json_pack("{s:o}", "detail", d);
+}
+
+static json_t *plugin_common(const wf_plugin *p)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:o, s:o}",
+                     "name", str_or_empty(p->name),
+                     "description", str_or_empty(p->description),
+                     "input_type", json_string(p->input_type ? p->input_type : "text"),
+                     "input_hint", str_or_empty(p->input_hint),
+                     "calls", p->calls,
+                     "version", p->version,
+                     "size_bytes", (json_int_t)p->size_bytes,
+                     "sha256", str_or_null(p->sha256),
+                     "created_at", str_or_null(p->created_at),
+                     "updated_at", str_or_null(p->updated_at));
+}
+
+json_t *wf_json_plugin_summary(const wf_plugin *p)
+{
+    return plugin_common(p);
+}
+
+json_t *wf_json_plugin_code(const wf_plugin *p)
+{
+    json_t *j = plugin_common(p);
+    if (j != NULL)
+        json_object_set_new(j, "code", str_or_empty(p->code));
+    return j;
+}
+
+json_t *wf_json_plugin_uploaded(const wf_plugin *p)
+{
+    json_t *j = wf_json_plugin_code(p);
+    if (j != NULL)
+        json_object_set_new(j, "status", json_string("uploaded"));
+    return j;
+}
+
+json_t *wf_json_plugin_list(const wf_plugin *list, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        json_t *item = plugin_common(&list[i]);
+        if (item == NULL || json_array_append_new(arr, item) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static json_t *parsed_result(const char *result_json)
+{
+    if (result_json == NULL)
+        return json_null();
+    json_t *v = json_loads(result_json, JSON_DECODE_ANY, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *run_json(const char *run_id, const char *plugin, int version, int success,
+                        const char *output, const char *error, const char *error_type,
+                        const char *result_json, const char *logs, int ai_calls,
+                        int64_t duration_ms, const char *started_at)
+{
+    return json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o}",
+                     "success", success,
+                     "output", text(output ? output : ""),
+                     "error", text(error),
+                     "error_type", str_or_null(error_type),
+                     "result", parsed_result(result_json),
+                     "logs", text(logs ? logs : ""),
+                     "run_id", str_or_null(run_id),
+                     "plugin", str_or_null(plugin),
+                     "version", version,
+                     "ai_calls", ai_calls,
+                     "duration_ms", (json_int_t)duration_ms,
+                     "started_at", str_or_null(started_at));
+}
+
+json_t *wf_json_run_result(const wf_run_result *r)
+{
+    return run_json(r->run_id, r->plugin, r->version, r->success, r->output, r->error,
+                    r->error_type, r->result_json, r->logs, r->ai_calls, r->duration_ms,
+                    r->started_at);
+}
+
+json_t *wf_json_run_record(const wf_run_record *r)
+{
+    json_t *j = run_json(r->run_id, r->plugin, r->version, r->success, r->output, r->error,
+                         r->error_type, r->result_json, r->logs, r->ai_calls, r->duration_ms,
+                         r->started_at);
+    if (j != NULL)
+        json_object_set_new(j, "input_data", text(r->input_data ? r->input_data : ""));
+    return j;
+}
+
+const char *wf_model_type_from_name(const char *name)
+{
+    if (name == NULL)
+        return "text";
+    if (strcasestr(name, "embed") || strcasestr(name, "minilm"))
+        return "embedding";
+    if (strcasestr(name, "llava") || strcasestr(name, "vision") || strcasestr(name, "moondream"))
+        return "vision";
+    if (strcasestr(name, "code") || strcasestr(name, "starcoder") || strcasestr(name, "deepseek-coder"))
+        return "code";
+    return "text";
+}
+
+/* A tags entry's model name ("name", or "model" in some versions). */
+static const char *tag_name(json_t *t)
+{
+    const char *n = json_string_value(json_object_get(t, "name"));
+    return n ? n : json_string_value(json_object_get(t, "model"));
+}
+
+static json_t *find_tag(json_t *tags, const char *name)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t) {
+        const char *n = tag_name(t);
+        if (n != NULL && strcmp(n, name) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+/* A JSON string from an Ollama field, or null when absent or not a string. */
+static json_t *tag_str(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *model_entry(const char *name, json_t *tag, int allowed,
+                           wf_model_type_fn type_of, void *ctx)
+{
+    json_t *details = tag ? json_object_get(tag, "details") : NULL;
+    const char *type = NULL;
+    if (tag != NULL && type_of != NULL)
+        type = type_of(tag, ctx);
+    if (type == NULL)
+        type = wf_model_type_from_name(name);
+
+    char desc[256];
+    if (tag == NULL) {
+        snprintf(desc, sizeof desc, "%s (not available on the Ollama server)", name);
+    } else {
+        const char *fam = json_string_value(json_object_get(details, "family"));
+        const char *ps = json_string_value(json_object_get(details, "parameter_size"));
+        const char *q = json_string_value(json_object_get(details, "quantization_level"));
+        snprintf(desc, sizeof desc, "%s %s model%s%s%s%s", fam && *fam ? fam : "Ollama", type,
+                 ps && *ps ? ", " : "", ps && *ps ? ps : "", q && *q ? ", " : "", q && *q ? q : "");
+    }
+    json_t *size = json_object_get(tag, "size");
+    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o}",
+                     "name", name,
+                     "type", type,
+                     "description", desc,
+                     "available", tag != NULL,
+                     "allowed", allowed,
+                     "family", tag_str(details, "family"),
+                     "parameter_size", tag_str(details, "parameter_size"),
+                     "quantization", tag_str(details, "quantization_level"),
+                     "size_bytes", json_is_integer(size) ? json_integer(json_integer_value(size))
+                                                         : json_null());
+}
+
+json_t *wf_json_models_list(char *const *allowed, size_t n, json_t *tags,
+                            wf_model_type_fn type_of, void *ctx)
+{
+    json_t *arr = json_array();
+    if (arr == NULL)
+        return NULL;
+    if (n > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (allowed[i] == NULL)
+                continue;
+            json_t *tag = json_is_array(tags) ? find_tag(tags, allowed[i]) : NULL;
+            json_t *e = model_entry(allowed[i], tag, 1, type_of, ctx);
+            if (e == NULL || json_array_append_new(arr, e) != 0)
+                goto oom;
+        }
+        return arr;
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t) {
+        const char *name = tag_name(t);
+        if (name == NULL)
+            continue;
+        json_t *e = model_entry(name, t, 1, type_of, ctx);
+        if (e == NULL || json_array_append_new(arr, e) != 0)
+            goto oom;
+    }
+    return arr;
+oom:
+    json_decref(arr);
+    return NULL;
+}

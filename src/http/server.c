@@ -1,0 +1,742 @@
+/* server.c - the libmicrohttpd daemon: request lifecycle, routing to the
+ * handlers, CORS and auth, the one function that answers errors, worker
+ * threads for blocking work, suspend/resume, start and shutdown. */
+#include "http/internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/wf_error.h"
+#include "http/json_shapes.h"
+#include "http/validate.h"
+
+/* Bodies beyond the payload's own limit: multipart headers, the other
+ * fields (description, input_hint), JSON punctuation. */
+#define BODY_OVERHEAD (64 * 1024)
+
+static struct wf_http *call_srv(struct wf_call *c) { return c->rq.srv; }
+
+static double elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+static void add_cors(struct wf_req *rq, struct MHD_Response *resp)
+{
+    const char *cfg = rq->srv->cfg->cors_origins;
+    const char *origin = NULL;
+    int star = cfg == NULL || *cfg == '\0' || strcmp(cfg, "*") == 0;
+    if (!star)
+        origin = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+    const char *allow = wf_cors_allow_origin(cfg, origin);
+    if (allow != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    if (!star)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
+}
+
+static void log_request(struct wf_req *rq, int status)
+{
+    char st[8], ms[32];
+    snprintf(st, sizeof st, "%d", status);
+    snprintf(ms, sizeof ms, "%.3f", elapsed_ms(&rq->t0));
+    /* The path only: MHD hands us the query separately, and query strings
+     * are where secrets end up. */
+    wf_log_kv(status >= 500 ? WF_LOG_WARN : WF_LOG_INFO, "request", "method", rq->method, "path",
+              rq->url, "status", st, "ms", ms, NULL);
+}
+
+enum MHD_Result wf_reply_response(struct wf_req *rq, int status, struct MHD_Response *resp)
+{
+    if (resp == NULL) {
+        /* Out of memory: nothing sensible can be sent; drop the connection. */
+        log_request(rq, 500);
+        wf_metrics_http_request(500);
+        return MHD_NO;
+    }
+    add_cors(rq, resp);
+    enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    log_request(rq, status);
+    wf_metrics_http_request(status);
+    return ret;
+}
+
+enum MHD_Result wf_reply(struct wf_req *rq, int status, const char *ctype, const void *body,
+                         size_t len, enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, mode);
+    if (resp != NULL && ctype != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    return wf_reply_response(rq, status, resp);
+}
+
+enum MHD_Result wf_reply_json(struct wf_req *rq, int status, json_t *j)
+{
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (txt == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    return wf_reply(rq, status, "application/json", txt, strlen(txt), MHD_RESPMEM_MUST_FREE);
+}
+
+/* The one place an error answer is built: {"detail": "..."} with the
+ * status, plus the headers some statuses require. */
+static enum MHD_Result send_error(struct wf_req *rq, int status, const char *allow,
+                                  const char *detail)
+{
+    json_t *j = wf_json_error(detail);
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    static const char oom[] = "{\"detail\":\"Internal error: out of memory\"}";
+    struct MHD_Response *resp =
+        txt ? MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE)
+            : MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL) {
+        free(txt);
+        return wf_reply_response(rq, status, NULL);
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (status == 405 && allow != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == 503 || status == 429)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    return wf_reply_response(rq, txt ? status : 500, resp);
+}
+
+enum MHD_Result wf_reply_error(struct wf_req *rq, int status, const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return send_error(rq, status, rq->route.allowed ? wf_route_allow(rq->route.allowed) : NULL,
+                      detail);
+}
+
+int wf_status_for(int rc)
+{
+    switch (rc) {
+    case WF_ENOTFOUND: return 404;
+    case WF_EUNAVAIL: return 503;
+    case WF_EFULL: return 429;
+    case WF_ETOOBIG: return 413;
+    case WF_EINVAL: return 422;
+    case WF_ETIMEOUT: return 503;
+    default: return 500;
+    }
+}
+
+const char *wf_detail_for(int rc)
+{
+    switch (rc) {
+    case WF_EUNAVAIL: return "The database is unavailable; try again later";
+    case WF_ETIMEOUT: return "The database did not answer in time; try again later";
+    case WF_ENOMEM: return "Internal error: out of memory";
+    default: return wf_strerror(rc);
+    }
+}
+
+/* ---- calls: requests that outlive one callback ------------------------- */
+
+static struct wf_call *call_new(struct wf_req *rq)
+{
+    struct wf_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->rq = *rq;
+    c->refs = 1; /* MHD's, dropped in on_completed */
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_lock(&rq->srv->mu);
+    rq->srv->calls_alive++;
+    pthread_mutex_unlock(&rq->srv->mu);
+    return c;
+}
+
+static void call_unref(struct wf_call *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int left = --c->refs;
+    pthread_mutex_unlock(&c->mu);
+    if (left > 0)
+        return;
+    struct wf_http *srv = call_srv(c);
+    pthread_mutex_destroy(&c->mu);
+    free(c->body);
+    free(c->answer);
+    free(c->arg);
+    free(c);
+    pthread_mutex_lock(&srv->mu);
+    srv->calls_alive--;
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+void wf_call_begin(struct wf_call *c)
+{
+    struct wf_http *srv = call_srv(c);
+    pthread_mutex_lock(&c->mu);
+    c->refs++;
+    c->pending = 1;
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&srv->mu);
+    c->next_inflight = srv->inflight;
+    c->prev_inflight = NULL;
+    if (srv->inflight)
+        srv->inflight->prev_inflight = c;
+    srv->inflight = c;
+    srv->inflight_n++;
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static enum MHD_Result send_answer(struct wf_call *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->replied) {
+        pthread_mutex_unlock(&c->mu);
+        return MHD_YES;
+    }
+    c->replied = 1;
+    int status = c->status;
+    char *answer = c->answer;
+    c->answer = NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (status < 400) {
+        if (answer == NULL)
+            return wf_reply_error(&c->rq, 500, "Internal error: no answer");
+        return wf_reply(&c->rq, status, "application/json", answer, strlen(answer),
+                        MHD_RESPMEM_MUST_FREE);
+    }
+    enum MHD_Result r = wf_reply_error(&c->rq, status, "%s", answer ? answer : "error");
+    free(answer);
+    return r;
+}
+
+enum MHD_Result wf_call_wait(struct wf_call *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->done) {
+        pthread_mutex_unlock(&c->mu);
+        return send_answer(c);
+    }
+    /* Under c->mu, so the completion (which resumes under c->mu) cannot
+     * slip in between the check above and the suspension. */
+    MHD_suspend_connection(c->rq.conn);
+    c->suspended = 1;
+    pthread_mutex_unlock(&c->mu);
+    return MHD_YES;
+}
+
+/* Set the answer and resume; `forced` answers at shutdown without
+ * dropping the work's reference (the work still completes later). */
+static void call_finish(struct wf_call *c, int status, char *json_body, const char *detail,
+                        int forced)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->done) {
+        c->done = 1;
+        c->status = status;
+        if (status < 400) {
+            c->answer = json_body;
+            json_body = NULL;
+        } else {
+            c->answer = strdup(detail ? detail : "error");
+        }
+    }
+    if (c->suspended && !c->conn_gone) {
+        c->suspended = 0;
+        MHD_resume_connection(c->rq.conn);
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(json_body);
+    if (forced)
+        return;
+
+    struct wf_http *srv = call_srv(c);
+    pthread_mutex_lock(&srv->mu);
+    if (c->pending) {
+        c->pending = 0;
+        if (c->prev_inflight)
+            c->prev_inflight->next_inflight = c->next_inflight;
+        else
+            srv->inflight = c->next_inflight;
+        if (c->next_inflight)
+            c->next_inflight->prev_inflight = c->prev_inflight;
+        srv->inflight_n--;
+        pthread_cond_broadcast(&srv->cv);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    call_unref(c);
+}
+
+void wf_call_complete(struct wf_call *c, int status, char *json_body, const char *detail)
+{
+    call_finish(c, status, json_body, detail, 0);
+}
+
+enum MHD_Result wf_call_offload(struct wf_call *c, wf_work_fn work)
+{
+    struct wf_http *srv = call_srv(c);
+    c->work = work;
+    pthread_mutex_lock(&srv->mu);
+    int refuse = srv->stopping || srv->q_len == WF_WORK_QUEUE;
+    pthread_mutex_unlock(&srv->mu);
+    if (refuse)
+        return wf_reply_error(&c->rq, 503, "The server is busy; try again shortly");
+    wf_call_begin(c);
+    pthread_mutex_lock(&srv->mu);
+    srv->queue[(srv->q_head + srv->q_len) % WF_WORK_QUEUE] = c;
+    srv->q_len++;
+    pthread_cond_signal(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+    return wf_call_wait(c);
+}
+
+static void *worker_main(void *arg)
+{
+    struct wf_http *srv = arg;
+    pthread_mutex_lock(&srv->mu);
+    for (;;) {
+        while (!srv->stopping && srv->q_len == 0 && !srv->db_check_wanted)
+            pthread_cond_wait(&srv->cv, &srv->mu);
+        if (srv->db_check_wanted) {
+            srv->db_check_wanted = 0;
+            pthread_mutex_unlock(&srv->mu);
+            wf_api_health_refresh(srv);
+            pthread_mutex_lock(&srv->mu);
+            continue;
+        }
+        if (srv->q_len == 0)
+            break; /* stopping, queue drained */
+        struct wf_call *c = srv->queue[srv->q_head];
+        srv->q_head = (srv->q_head + 1) % WF_WORK_QUEUE;
+        srv->q_len--;
+        pthread_mutex_unlock(&srv->mu);
+        c->work(c);
+        pthread_mutex_lock(&srv->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+void wf_http_want_db_check(struct wf_http *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->db_check_wanted = 1;
+    pthread_cond_signal(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* ---- the request lifecycle ------------------------------------------------ */
+
+static enum MHD_Result preflight(struct wf_req *rq)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp != NULL) {
+        const char *allow = wf_route_allow(rq->route.allowed);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_METHODS, allow);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, Accept");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    }
+    return wf_reply_response(rq, 204, resp);
+}
+
+static int auth_ok(struct wf_req *rq)
+{
+    const char *token = rq->srv->cfg->api_token;
+    if (!rq->route.needs_auth || token == NULL || *token == '\0')
+        return 1;
+    const char *auth = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    return wf_auth_ok(auth, token);
+}
+
+static enum MHD_Result auth_error(struct wf_req *rq)
+{
+    const char *auth = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    return wf_reply_error(rq, 401, auth ? "Invalid API token"
+                                        : "Missing API token: send 'Authorization: Bearer <token>'");
+}
+
+/* Start reading a body: refuse what cannot be right before a byte of it
+ * is buffered (wrong type, declared too large). */
+static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
+{
+    const wf_config *cfg = rq->srv->cfg;
+    const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    enum wf_body_kind kind;
+    char boundary[WF_BOUNDARY_MAX + 1];
+    if (wf_body_kind_parse(ct, &kind, boundary, sizeof boundary) != 0)
+        return wf_reply_error(rq, 400, "Malformed multipart Content-Type: a valid boundary is required");
+
+    int upload = rq->route.id == WF_ROUTE_PLUGIN_UPLOAD;
+    size_t payload = upload ? cfg->max_plugin_bytes : cfg->max_input_bytes;
+    size_t limit;
+    if (upload) {
+        if (kind != WF_BODY_MULTIPART)
+            return wf_reply_error(rq, 415, "Upload a plugin as multipart/form-data with a 'file' field");
+        limit = payload;
+    } else {
+        if (kind == WF_BODY_OTHER || (kind == WF_BODY_NONE && cl != NULL && strcmp(cl, "0") != 0))
+            return wf_reply_error(rq, 415, "Send the run as application/x-www-form-urlencoded, "
+                                           "multipart/form-data or application/json");
+        /* Escaping can make the encoded input several times its size. */
+        size_t factor = kind == WF_BODY_JSON ? 6 : kind == WF_BODY_URLENCODED ? 3 : 1;
+        limit = payload > SIZE_MAX / 8 ? SIZE_MAX / 8 : payload * factor;
+    }
+    limit += BODY_OVERHEAD;
+
+    long declared = -1;
+    if (cl != NULL && wf_parse_int(cl, 0, LONG_MAX, &declared) == 0 && (size_t)declared > limit) {
+        if (upload)
+            return wf_reply_error(rq, 413, "Plugin file too large: at most %zu bytes are accepted",
+                                  payload);
+        return wf_reply_error(rq, 413, "Request body too large: input_data may be at most %zu bytes",
+                              payload);
+    }
+
+    struct wf_call *c = call_new(rq);
+    if (c == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    c->kind = kind;
+    memcpy(c->boundary, boundary, sizeof boundary);
+    c->limit = limit;
+    if (declared > 0) {
+        c->cap = (size_t)declared + 1;
+        c->body = malloc(c->cap);
+        if (c->body == NULL) {
+            call_unref(c);
+            return wf_reply_error(rq, 500, "Internal error: out of memory");
+        }
+    }
+    *con_cls = c;
+    return MHD_YES;
+}
+
+static enum MHD_Result body_append(struct wf_call *c, const char *data, size_t n)
+{
+    if (n > c->limit - c->len) {
+        c->body_done = 1;
+        pthread_mutex_lock(&c->mu);
+        c->done = c->replied = 1; /* answered here, nothing more to do */
+        pthread_mutex_unlock(&c->mu);
+        size_t payload = c->rq.route.id == WF_ROUTE_PLUGIN_UPLOAD ? c->rq.srv->cfg->max_plugin_bytes
+                                                                  : c->rq.srv->cfg->max_input_bytes;
+        return wf_reply_error(&c->rq, 413, "Request body too large: at most %zu bytes of %s are accepted",
+                              payload, c->rq.route.id == WF_ROUTE_PLUGIN_UPLOAD ? "plugin code" : "input_data");
+    }
+    if (c->len + n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap : 16384;
+        while (cap < c->len + n + 1)
+            cap *= 2;
+        if (cap > c->limit + 1)
+            cap = c->limit + 1;
+        char *nb = realloc(c->body, cap);
+        if (nb == NULL)
+            return wf_reply_error(&c->rq, 500, "Internal error: out of memory");
+        c->body = nb;
+        c->cap = cap;
+    }
+    memcpy(c->body + c->len, data, n);
+    c->len += n;
+    c->body[c->len] = '\0';
+    return MHD_YES;
+}
+
+/* The answer to a request without a body, once it is fully received. */
+static enum MHD_Result answer_simple(struct wf_req *rq)
+{
+    struct wf_http *srv = rq->srv;
+    const wf_route *r = &rq->route;
+    if (r->allowed == 0)
+        return wf_reply_error(rq, 404, "Not Found");
+    if (rq->method_bit == WF_METHOD_OPTIONS)
+        return preflight(rq);
+    if (r->id == WF_ROUTE_NONE)
+        return wf_reply_error(rq, 405, "Method Not Allowed");
+    if (r->needs_auth && !auth_ok(rq))
+        return auth_error(rq);
+    switch (r->id) {
+    case WF_ROUTE_HEALTH: return wf_api_health(rq);
+    case WF_ROUTE_PLUGINS_LIST: return wf_api_plugins_list(rq);
+    case WF_ROUTE_PLUGIN_CODE: return wf_api_plugin_code(rq);
+    case WF_ROUTE_PLUGIN_DELETE: return wf_api_plugin_delete(rq);
+    case WF_ROUTE_RUNS_LIST: return wf_api_runs_list(rq);
+    case WF_ROUTE_RUN_GET: return wf_api_run_get(rq);
+    case WF_ROUTE_METRICS: return wf_api_metrics(rq);
+    case WF_ROUTE_OPENAPI: return wf_api_openapi(rq);
+    case WF_ROUTE_DOCS: return wf_api_docs(rq);
+    case WF_ROUTE_STATIC: return wf_static_serve(rq);
+    default:
+        (void)srv;
+        return wf_reply_error(rq, 500, "Internal error: no handler for this route");
+    }
+}
+
+/* Marks a request without a body between its first callback and the one
+ * where it is complete. libmicrohttpd closes the connection after an
+ * answer queued in the first callback (the body might still follow), so
+ * keep-alive needs the answer in the second. */
+static char simple_marker;
+
+static void init_req(struct wf_req *rq, struct wf_http *srv, struct MHD_Connection *conn,
+                     const char *url, const char *method)
+{
+    rq->srv = srv;
+    rq->conn = conn;
+    rq->method = method;
+    rq->url = url;
+    clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+    rq->method_bit = wf_method_parse(method);
+    wf_route_match(rq->method_bit, url, &rq->route);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct wf_req rq;
+    if (*con_cls == NULL) {
+        init_req(&rq, cls, conn, url, method);
+        if (rq.route.has_body) {
+            /* Refuse early (before the body is read) what cannot succeed;
+             * the connection then closes, which is what such a client
+             * deserves. */
+            if (!auth_ok(&rq))
+                return auth_error(&rq);
+            return begin_body(&rq, con_cls);
+        }
+        if (rq.route.id == WF_ROUTE_HEALTH_OLLAMA || rq.route.id == WF_ROUTE_MODELS_LIST) {
+            struct wf_call *c = call_new(&rq);
+            if (c == NULL)
+                return MHD_NO;
+            c->body_done = 1;
+            *con_cls = c;
+            return MHD_YES;
+        }
+        *con_cls = &simple_marker;
+        return MHD_YES;
+    }
+    if (*con_cls == &simple_marker) {
+        if (*upload_size > 0) {
+            *upload_size = 0; /* a body nobody asked for: discarded */
+            return MHD_YES;
+        }
+        init_req(&rq, cls, conn, url, method);
+        return answer_simple(&rq);
+    }
+    struct wf_call *c = *con_cls;
+    if (!c->body_done) {
+        if (*upload_size > 0) {
+            size_t n = *upload_size;
+            *upload_size = 0;
+            return body_append(c, upload_data, n);
+        }
+        c->body_done = 1;
+        c->started = 1;
+        return c->rq.route.id == WF_ROUTE_PLUGIN_UPLOAD ? wf_api_plugin_upload(c) : wf_api_run(c);
+    }
+    *upload_size = 0; /* after an early answer (413), or a GET's body: discarded */
+    if (!c->started) {
+        c->started = 1;
+        return c->rq.route.id == WF_ROUTE_HEALTH_OLLAMA ? wf_api_health_ollama(c)
+                                                        : wf_api_models_list(c);
+    }
+    pthread_mutex_lock(&c->mu);
+    int ready = c->done && !c->replied;
+    pthread_mutex_unlock(&c->mu);
+    return ready ? send_answer(c) : MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls; (void)conn; (void)toe;
+    struct wf_call *c = *con_cls;
+    if (c == NULL || *con_cls == &simple_marker)
+        return;
+    *con_cls = NULL;
+    pthread_mutex_lock(&c->mu);
+    c->conn_gone = 1;
+    pthread_mutex_unlock(&c->mu);
+    call_unref(c);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    wf_log_debug("http: %s", msg);
+}
+
+/* ---- start and stop --------------------------------------------------- */
+
+int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    const wf_config *cfg = deps->cfg;
+    struct wf_http *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return WF_ENOMEM;
+    srv->cfg = cfg;
+    srv->store = deps->store;
+    srv->ollama = deps->ollama;
+    srv->runs = deps->runs;
+    srv->web_fd = -1;
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->cache_mu, NULL);
+    pthread_cond_init(&srv->cv, NULL);
+
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *ai = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", cfg->port);
+    int gai = getaddrinfo(cfg->host, portstr, &hints, &ai);
+    if (gai != 0 || ai == NULL) {
+        wf_errorf(err, errlen, "cannot resolve HOST '%s': %s", cfg->host, gai_strerror(gai));
+        free(srv);
+        return WF_EINVAL;
+    }
+
+    wf_api_health_setup(srv);
+    wf_static_setup(srv);
+
+    srv->nworkers = 4;
+    srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
+    for (int i = 0; srv->workers && i < srv->nworkers; i++)
+        if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0)
+            srv->nworkers = i;
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    unsigned threads = cfg->http_threads > 0 ? (unsigned)cfg->http_threads : 1;
+    errno = 0;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_END);
+    int saved = errno;
+    freeaddrinfo(ai);
+    if (srv->daemon == NULL) {
+        wf_errorf(err, errlen, "%s", saved ? strerror(saved) : "libmicrohttpd refused to start");
+        srv->stopping = 1;
+        wf_http_stop(srv);
+        return WF_EIO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : cfg->port;
+    *out = srv;
+    return 0;
+}
+
+int wf_http_port(const wf_http *srv)
+{
+    return srv ? srv->port : 0;
+}
+
+void wf_http_quiesce(wf_http *srv)
+{
+    if (srv == NULL || atomic_exchange(&srv->quiescing, 1))
+        return;
+    if (srv->daemon != NULL) {
+        MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+}
+
+/* Wait on srv->cv until *counter is 0 or the deadline passes. */
+static void wait_zero(struct wf_http *srv, int *counter, int seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += seconds;
+    pthread_mutex_lock(&srv->mu);
+    while (*counter > 0) {
+        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
+void wf_http_stop(wf_http *srv)
+{
+    if (srv == NULL)
+        return;
+    wf_http_quiesce(srv);
+    int grace = srv->cfg->shutdown_grace > 0 ? srv->cfg->shutdown_grace : 0;
+
+    /* Runs were drained by the runs module, so their answers are in; what
+     * is left is work on our own threads (Ollama checks, uploads). */
+    wait_zero(srv, &srv->inflight_n, grace + 10);
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = 1;
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+    for (int i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i], NULL);
+    free(srv->workers);
+    srv->workers = NULL;
+
+    int leak = 0;
+    pthread_mutex_lock(&srv->mu);
+    struct wf_call *stuck = srv->inflight;
+    leak = srv->inflight_n > 0;
+    pthread_mutex_unlock(&srv->mu);
+    if (leak) {
+        /* A run callback may still come: answer the clients now, and keep
+         * the server's memory so that the late callback stays harmless. */
+        wf_log_error("http: %d request(s) still waiting at shutdown; answering 503", srv->inflight_n);
+        for (struct wf_call *c = stuck; c != NULL; c = c->next_inflight)
+            call_finish(c, 503, NULL, "The server is shutting down", 1);
+    }
+    /* Let resumed connections send their answers before closing. */
+    wait_zero(srv, &srv->calls_alive, 2);
+    if (srv->daemon != NULL)
+        MHD_stop_daemon(srv->daemon);
+    srv->daemon = NULL;
+    if (leak)
+        return;
+    wf_api_list_cache_free(srv);
+    wf_static_free(srv);
+    free(srv->health_ok);
+    free(srv->health_degraded);
+    pthread_mutex_destroy(&srv->mu);
+    pthread_mutex_destroy(&srv->cache_mu);
+    pthread_cond_destroy(&srv->cv);
+    free(srv);
+}

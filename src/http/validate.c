@@ -1,0 +1,148 @@
+/* validate.c - the input rules of the HTTP API, written as small pure
+ * functions over {pointer, length} so they never read past their input. */
+#include "http/validate.h"
+
+#include "store/store_util.h"
+
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+
+static int name_char(unsigned char c, int first)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+        return 1;
+    return !first && c == '-';
+}
+
+int wf_name_valid(const char *s, size_t len, const char **why)
+{
+    const char *reason = NULL;
+    if (s == NULL || len == 0)
+        reason = "the name is empty";
+    else if (len > 64)
+        reason = "the name is longer than 64 characters";
+    else {
+        for (size_t i = 0; i < len && reason == NULL; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c == '/' || c == '\\' || c == '.')
+                reason = "the name must not contain '/', '\\' or '.' (no paths)";
+            else if (c >= 0x80)
+                reason = "the name must be ASCII";
+            else if (!name_char(c, i == 0))
+                reason = i == 0 && c == '-' ? "the name must not start with '-'"
+                                            : "the name may only contain letters, digits, '_' and '-'";
+        }
+    }
+    if (why != NULL)
+        *why = reason;
+    return reason == NULL;
+}
+
+int wf_run_id_valid(const char *s, size_t len)
+{
+    char buf[40];
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return strlen(buf) == len && wf_store_uuid_valid(buf);
+}
+
+int wf_utf8_valid(const char *str, size_t len)
+{
+    /* One validator for the whole server: the store's, which also guards
+     * what reaches the database. */
+    return wf_store_utf8_valid(str, len);
+}
+
+int wf_has_nul(const char *s, size_t len)
+{
+    return len > 0 && memchr(s, '\0', len) != NULL;
+}
+
+int wf_parse_int(const char *s, long min, long max, long *out)
+{
+    if (s == NULL)
+        return -1;
+    if (*s == '+')
+        s++;
+    if (*s == '\0')
+        return -1;
+    long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        int d = *s - '0';
+        if (v > (LONG_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int wf_count_ai_calls(const char *code, size_t len)
+{
+    static const char needle[] = "call_ai(";
+    const size_t nlen = sizeof needle - 1;
+    int n = 0;
+    const char *p = code;
+    size_t left = len;
+    while (left >= nlen) {
+        const char *hit = memmem(p, left, needle, nlen);
+        if (hit == NULL)
+            break;
+        if (n < INT_MAX)
+            n++;
+        left -= (size_t)(hit - p) + nlen;
+        p = hit + nlen;
+    }
+    return n > 0 ? n : 1;
+}
+
+int wf_auth_ok(const char *authorization, const char *token)
+{
+    if (authorization == NULL || token == NULL)
+        return 0;
+    /* The scheme is case-insensitive (RFC 7235); one space, then the token. */
+    if (strncasecmp(authorization, "Bearer ", 7) != 0)
+        return 0;
+    const char *given = authorization + 7;
+    size_t glen = strlen(given);
+    size_t wlen = strlen(token);
+    /* Touch every byte of the expected token whatever the input, so the
+     * time taken says nothing about how much of it matched. */
+    unsigned diff = (unsigned)(glen ^ wlen);
+    for (size_t i = 0; i < wlen; i++) {
+        unsigned char g = i < glen ? (unsigned char)given[i] : 0;
+        diff |= (unsigned)(g ^ (unsigned char)token[i]);
+    }
+    return diff == 0 && wlen > 0;
+}
+
+const char *wf_cors_allow_origin(const char *cfg, const char *origin)
+{
+    if (cfg == NULL || *cfg == '\0' || strcmp(cfg, "*") == 0)
+        return "*";
+    if (origin == NULL || *origin == '\0')
+        return NULL;
+    size_t olen = strlen(origin);
+    const char *p = cfg;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = p + strcspn(p, ",");
+        const char *e = end;
+        while (e > p && (e[-1] == ' ' || e[-1] == '/'))
+            e--; /* "http://x:3000/" names the same origin */
+        if ((size_t)(e - p) == 1 && *p == '*')
+            return "*";
+        if ((size_t)(e - p) == olen && strncasecmp(p, origin, olen) == 0)
+            return origin;
+        p = end;
+    }
+    return NULL;
+}

@@ -1,0 +1,39 @@
+/* validate.h - checks on untrusted request input: plugin names, UTF-8,
+ * query integers, bearer tokens, CORS origins.
+ *
+ * Pure functions (no I/O, no allocation) so each rule is unit-tested and
+ * fuzzed on its own. */
+#ifndef WF_HTTP_VALIDATE_H
+#define WF_HTTP_VALIDATE_H
+
+#include <stddef.h>
+
+/* ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$ over exactly len bytes. 1 = valid.
+ * When invalid and why != NULL, *why is a static reason for a person. */
+int wf_name_valid(const char *s, size_t len, const char **why);
+
+/* A run id as the store makes them (UUID text). */
+int wf_run_id_valid(const char *s, size_t len);
+
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past
+ * U+10FFFF). 1 = valid. NUL bytes are valid UTF-8; see wf_has_nul. */
+int wf_utf8_valid(const char *s, size_t len);
+int wf_has_nul(const char *s, size_t len);
+
+/* A query integer: optional '+', decimal digits only, within [min, max].
+ * 0 on success; -1 otherwise. */
+int wf_parse_int(const char *s, long min, long max, long *out);
+
+/* Number of "call_ai(" in code, at least 1 (the original's count). */
+int wf_count_ai_calls(const char *code, size_t len);
+
+/* Does the Authorization header carry "Bearer <token>"? Constant time in
+ * the token's length. 1 = yes. */
+int wf_auth_ok(const char *authorization, const char *token);
+
+/* The Access-Control-Allow-Origin value for a request: "*" when the
+ * configuration is "*" (or empty); the request's origin when it is in the
+ * comma list; NULL when the origin is not allowed or absent. */
+const char *wf_cors_allow_origin(const char *cors_origins, const char *origin);
+
+#endif

@@ -1,0 +1,116 @@
+/* test_route.c - the routing table: every endpoint, 404 vs 405, the Allow
+ * sets, path parameters, static paths. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "http/route.h"
+
+static wf_route match(const char *method, const char *path)
+{
+    wf_route r;
+    wf_route_match(wf_method_parse(method), path, &r);
+    return r;
+}
+
+static void test_fixed_endpoints(void **state)
+{
+    (void)state;
+    assert_int_equal(match("GET", "/health").id, WF_ROUTE_HEALTH);
+    assert_int_equal(match("HEAD", "/health").id, WF_ROUTE_HEALTH);
+    assert_int_equal(match("GET", "/health/ollama").id, WF_ROUTE_HEALTH_OLLAMA);
+    assert_int_equal(match("GET", "/api/models/list").id, WF_ROUTE_MODELS_LIST);
+    assert_int_equal(match("GET", "/api/plugins/list").id, WF_ROUTE_PLUGINS_LIST);
+    assert_int_equal(match("POST", "/api/plugins/upload").id, WF_ROUTE_PLUGIN_UPLOAD);
+    assert_int_equal(match("POST", "/api/plugins/run").id, WF_ROUTE_PLUGIN_RUN);
+    assert_int_equal(match("GET", "/api/runs").id, WF_ROUTE_RUNS_LIST);
+    assert_int_equal(match("GET", "/metrics").id, WF_ROUTE_METRICS);
+    assert_int_equal(match("GET", "/openapi.json").id, WF_ROUTE_OPENAPI);
+    assert_int_equal(match("GET", "/docs").id, WF_ROUTE_DOCS);
+}
+
+static void test_params(void **state)
+{
+    (void)state;
+    wf_route r = match("GET", "/api/plugins/hello_1/code");
+    assert_int_equal(r.id, WF_ROUTE_PLUGIN_CODE);
+    assert_int_equal(r.param_len, 7);
+    assert_memory_equal(r.param, "hello_1", 7);
+    r = match("DELETE", "/api/plugins/hello");
+    assert_int_equal(r.id, WF_ROUTE_PLUGIN_DELETE);
+    assert_int_equal(r.param_len, 5);
+    assert_true(r.needs_auth);
+    assert_false(r.has_body);
+    r = match("GET", "/api/runs/1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+    assert_int_equal(r.id, WF_ROUTE_RUN_GET);
+    assert_int_equal(r.param_len, 36);
+    /* a plugin may be called "list": DELETE reaches it */
+    r = match("DELETE", "/api/plugins/list");
+    assert_int_equal(r.id, WF_ROUTE_PLUGIN_DELETE);
+    assert_string_equal(wf_route_allow(r.allowed), "GET, HEAD, DELETE, OPTIONS");
+}
+
+static void test_not_found_and_not_allowed(void **state)
+{
+    (void)state;
+    wf_route r = match("GET", "/nope/deeper");
+    assert_int_equal(r.id, WF_ROUTE_NONE);
+    assert_int_equal(r.allowed, 0);
+    r = match("GET", "/api/nothing");
+    assert_int_equal(r.allowed, 0);
+    r = match("GET", "/api/plugins//code");
+    assert_int_equal(r.allowed, 0);
+    r = match("GET", "/api/plugins/a/b/code");
+    assert_int_equal(r.allowed, 0);
+    r = match("GET", "/health/");
+    assert_int_equal(r.allowed, 0);
+
+    r = match("POST", "/health");
+    assert_int_equal(r.id, WF_ROUTE_NONE);
+    assert_string_equal(wf_route_allow(r.allowed), "GET, HEAD, OPTIONS");
+    r = match("GET", "/api/plugins/run");
+    assert_int_equal(r.id, WF_ROUTE_NONE);
+    assert_string_equal(wf_route_allow(r.allowed), "POST, DELETE, OPTIONS");
+    r = match("PATCH", "/api/plugins/upload");
+    assert_int_equal(r.id, WF_ROUTE_NONE);
+    assert_true(r.allowed & WF_METHOD_POST);
+    r = match("OPTIONS", "/api/plugins/run");
+    assert_int_equal(r.id, WF_ROUTE_NONE);
+    assert_true(r.allowed & WF_METHOD_OPTIONS);
+}
+
+static void test_body_and_auth_flags(void **state)
+{
+    (void)state;
+    assert_true(match("POST", "/api/plugins/upload").has_body);
+    assert_true(match("POST", "/api/plugins/upload").needs_auth);
+    assert_true(match("POST", "/api/plugins/run").has_body);
+    assert_false(match("GET", "/api/plugins/list").needs_auth);
+    assert_false(match("GET", "/health").has_body);
+}
+
+static void test_static(void **state)
+{
+    (void)state;
+    assert_int_equal(match("GET", "/").id, WF_ROUTE_STATIC);
+    assert_int_equal(match("GET", "/assets/index-abc.js").id, WF_ROUTE_STATIC);
+    assert_int_equal(match("GET", "/favicon.ico").id, WF_ROUTE_STATIC);
+    assert_int_equal(match("POST", "/").id, WF_ROUTE_NONE);
+    assert_int_equal(match("GET", "/api/x.js").allowed, 0);
+    assert_int_equal(match("GET", "/builder").allowed, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixed_endpoints),
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_not_found_and_not_allowed),
+        cmocka_unit_test(test_body_and_auth_flags),
+        cmocka_unit_test(test_static),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,149 @@
+/* test_validate.c - plugin names, UTF-8, query integers, the AI call count,
+ * bearer tokens and CORS origin decisions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "http/validate.h"
+
+static int name_ok(const char *s)
+{
+    return wf_name_valid(s, strlen(s), NULL);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_true(name_ok("hello"));
+    assert_true(name_ok("a"));
+    assert_true(name_ok("_private"));
+    assert_true(name_ok("Mixed-Case_9"));
+    assert_true(name_ok("0day"));
+    char max[65];
+    memset(max, 'a', 64);
+    max[64] = '\0';
+    assert_true(name_ok(max));
+    char over[66];
+    memset(over, 'a', 65);
+    over[65] = '\0';
+    assert_false(name_ok(over));
+    assert_false(name_ok(""));
+    assert_false(name_ok("-leading"));
+    assert_false(name_ok("../x"));
+    assert_false(name_ok(".."));
+    assert_false(name_ok("a/b"));
+    assert_false(name_ok("a\\b"));
+    assert_false(name_ok("a.b"));
+    assert_false(name_ok("with space"));
+    assert_false(name_ok("caf\xc3\xa9"));
+    assert_false(wf_name_valid("ab\0c", 4, NULL));
+    const char *why = NULL;
+    assert_false(wf_name_valid("../etc/passwd", 13, &why));
+    assert_non_null(why);
+    assert_non_null(strstr(why, "no paths"));
+    assert_false(wf_name_valid(over, 65, &why));
+    assert_non_null(strstr(why, "64"));
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    assert_true(wf_utf8_valid("plain", 5));
+    assert_true(wf_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+    assert_false(wf_utf8_valid("\xc3", 1));            /* truncated */
+    assert_false(wf_utf8_valid("\xc0\xaf", 2));        /* overlong */
+    assert_false(wf_utf8_valid("\xe0\x80\xaf", 3));    /* overlong */
+    assert_false(wf_utf8_valid("\xed\xa0\x80", 3));    /* surrogate */
+    assert_false(wf_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+    assert_false(wf_utf8_valid("\xff", 1));
+    assert_false(wf_utf8_valid("\x80", 1));
+    assert_true(wf_utf8_valid("", 0));
+    assert_true(wf_has_nul("a\0b", 3));
+    assert_false(wf_has_nul("abc", 3));
+}
+
+static void test_ints(void **state)
+{
+    (void)state;
+    long v = -1;
+    assert_int_equal(wf_parse_int("10", 1, 100, &v), 0);
+    assert_int_equal(v, 10);
+    assert_int_equal(wf_parse_int("+5", 0, 100, &v), 0);
+    assert_int_equal(v, 5);
+    assert_int_equal(wf_parse_int("0", 1, 100, &v), -1);
+    assert_int_equal(wf_parse_int("101", 1, 100, &v), -1);
+    assert_int_equal(wf_parse_int("-1", 0, 100, &v), -1);
+    assert_int_equal(wf_parse_int("1e3", 0, 10000, &v), -1);
+    assert_int_equal(wf_parse_int("", 0, 100, &v), -1);
+    assert_int_equal(wf_parse_int(" 1", 0, 100, &v), -1);
+    assert_int_equal(wf_parse_int("99999999999999999999999", 0, 100, &v), -1);
+    assert_int_equal(wf_parse_int(NULL, 0, 100, &v), -1);
+}
+
+static void test_calls(void **state)
+{
+    (void)state;
+    const char *none = "print('hi')";
+    assert_int_equal(wf_count_ai_calls(none, strlen(none)), 1);
+    const char *two = "a = call_ai('m', 'p')\nb = call_ai('m', a)\n";
+    assert_int_equal(wf_count_ai_calls(two, strlen(two)), 2);
+    const char *spaced = "call_ai ('m')"; /* the original counted the exact text */
+    assert_int_equal(wf_count_ai_calls(spaced, strlen(spaced)), 1);
+    assert_int_equal(wf_count_ai_calls("call_ai(call_ai(", 16), 2);
+    assert_int_equal(wf_count_ai_calls("call_ai(", 7), 1); /* length bounds the search */
+}
+
+static void test_auth(void **state)
+{
+    (void)state;
+    assert_true(wf_auth_ok("Bearer s3cret", "s3cret"));
+    assert_true(wf_auth_ok("bearer s3cret", "s3cret"));
+    assert_false(wf_auth_ok("Bearer s3cre", "s3cret"));
+    assert_false(wf_auth_ok("Bearer s3cretX", "s3cret"));
+    assert_false(wf_auth_ok("Bearer ", "s3cret"));
+    assert_false(wf_auth_ok("Basic s3cret", "s3cret"));
+    assert_false(wf_auth_ok("s3cret", "s3cret"));
+    assert_false(wf_auth_ok(NULL, "s3cret"));
+    assert_false(wf_auth_ok("Bearer ", ""));
+}
+
+static void test_cors(void **state)
+{
+    (void)state;
+    assert_string_equal(wf_cors_allow_origin("*", "http://a.example"), "*");
+    assert_string_equal(wf_cors_allow_origin(NULL, NULL), "*");
+    assert_string_equal(wf_cors_allow_origin("", "http://x"), "*");
+    const char *list = "http://localhost:5173, https://app.example.com/";
+    assert_string_equal(wf_cors_allow_origin(list, "http://localhost:5173"), "http://localhost:5173");
+    assert_string_equal(wf_cors_allow_origin(list, "https://app.example.com"), "https://app.example.com");
+    assert_null(wf_cors_allow_origin(list, "https://evil.example"));
+    assert_null(wf_cors_allow_origin(list, "http://localhost:517"));
+    assert_null(wf_cors_allow_origin(list, NULL));
+}
+
+static void test_run_ids(void **state)
+{
+    (void)state;
+    assert_true(wf_run_id_valid("1b4e28ba-2fa1-11d2-883f-0016d3cca427", 36));
+    assert_false(wf_run_id_valid("", 0));
+    assert_false(wf_run_id_valid("1b4e28ba-2fa1-11d2-883f-0016d3cca427x", 37));
+    assert_false(wf_run_id_valid("../x", 4));
+    assert_false(wf_run_id_valid("a b", 3));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_ints),
+        cmocka_unit_test(test_calls),
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_cors),
+        cmocka_unit_test(test_run_ids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
