@@ -55,15 +55,24 @@ def wrk(url, threads, conns, duration):
 
 
 def fill(server, n):
+    """Upload n plugins through the API; returns how many uploads had to be retried."""
+    retried = 0
     for i in range(n):
-        r = server.upload(f"bench_plugin_{i:04d}", PLUGIN.format(i=i),
-                          description=f"Benchmark plugin number {i}", input_hint="Some text")
+        for attempt in range(5):
+            r = server.upload(f"bench_plugin_{i:04d}", PLUGIN.format(i=i),
+                              description=f"Benchmark plugin number {i}", input_hint="Some text")
+            if r.status != 503:
+                break
+            retried += 1
+            time.sleep(0.2 * (attempt + 1))
         if r.status != 200:
-            raise SystemExit(f"upload {i} failed: {r.status} {r.text[:300]}")
+            raise SystemExit(f"upload {i} failed: {r.status} {r.text[:300]}\n"
+                             f"server log (end):\n{server.log()[-3000:]}")
+    return retried
 
 
 def bench_store(store, args, results):
-    env = {"LOG_LEVEL": "warning"}
+    env = {"LOG_LEVEL": "info"}
     cluster = db = None
     if store == "postgresql":
         if not os.environ.get("WF_TEST_PG_URL"):
@@ -74,8 +83,10 @@ def bench_store(store, args, results):
     try:
         server.start()
         t0 = time.monotonic()
-        fill(server, args.plugins)
-        print(f"[{store}] stored {args.plugins} plugins in {time.monotonic() - t0:.1f}s", flush=True)
+        retried = fill(server, args.plugins)
+        print(f"[{store}] stored {args.plugins} plugins in {time.monotonic() - t0:.1f}s"
+              + (f" ({retried} uploads answered 503 and were retried)" if retried else ""),
+              flush=True)
         listing = server.get(f"/api/plugins/list?limit={args.plugins}")
         rows = len(listing.json) if listing.status == 200 else 0
         for path in ("/health", f"/api/plugins/list?limit={args.plugins}"):
@@ -111,7 +122,7 @@ def main():
             bench_store(store, args, results)
 
     print(f"\nwasmforge HTTP benchmark ({os.cpu_count()} cores shared by server and wrk; "
-          f"{args.plugins} plugins stored; LOG_LEVEL=warning)")
+          f"{args.plugins} plugins stored; LOG_LEVEL=info)")
     print(f"{'store':<11} {'endpoint':<18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'vs target':>10} {'vs original':>12}  p99 target")
     for r in results:
