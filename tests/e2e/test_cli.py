@@ -1,12 +1,15 @@
 """The wasmforge command itself: --help, --version, check, configuration
 errors (exit 2 naming the key), .env handling and signals (SPEC §1-2)."""
+import json
 import os
 import signal
 import tempfile
 import unittest
+from urllib.parse import urlsplit
 
 from support.ollama_double import OllamaDouble, closed_port_url
-from support.server import ROOT, Server, run_cli, test_sandbox
+from support.server import (ROOT, Server, pg_create_database, pg_drop_database, run_cli,
+                            test_sandbox)
 
 CONFIG_EXIT = 2
 
@@ -109,6 +112,52 @@ class TestDotenv(unittest.TestCase):
             p = run_cli(["serve"], env={"DATA_DIR": tmp, "PORT": "0"}, cwd=tmp, timeout=30)
             self.assertEqual(p.returncode, CONFIG_EXIT, p.stderr)
             self.assertIn("MAX_EXECUTION_TIME", p.stderr)
+
+
+class TestConfigEffects(unittest.TestCase):
+    def test_json_logs(self):
+        with Server(env={"LOG_FORMAT": "json"}) as s:
+            s.get("/health")
+            s.get("/api/nothing")
+            s.stop()
+            lines = [l for l in s.log().splitlines() if l.strip()]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertIsInstance(json.loads(line), dict, line)
+
+    def test_port_in_use_fails_clearly(self):
+        with Server() as a:
+            b = Server(env={"PORT": str(a.port)})
+            try:
+                with self.assertRaises(AssertionError):
+                    b.start(timeout=30)
+                self.assertNotEqual(b.proc.returncode, 0)
+                self.assertIn(str(a.port), b.log())
+            finally:
+                b.cleanup()
+            self.assertEqual(a.get("/health").status, 200)
+
+    def test_sqlite_database_url(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = os.path.join(tmp, "elsewhere.db")
+            with Server(env={"DATABASE_URL": "sqlite://" + db}) as s:
+                self.assertEqual(s.get("/health").json["database"], "sqlite")
+                self.assertEqual(s.upload("where_am_i", "print(1)\n").status, 200)
+            self.assertTrue(os.path.exists(db))
+
+    def test_original_db_keys_select_postgresql(self):
+        name, url = pg_create_database()
+        try:
+            u = urlsplit(url)
+            env = {"DB_HOST": u.hostname, "DB_PORT": str(u.port), "DB_NAME": name,
+                   "DB_USER": u.username or "postgres", "DB_PASSWORD": u.password or "unused"}
+            with Server(env=env) as s:
+                h = s.get("/health").json
+                self.assertEqual((h["database"], h["database_ok"]), ("postgresql", True))
+                self.assertEqual(s.upload("from_db_keys", "print(1)\n").status, 200)
+                self.assertNotIn(env["DB_PASSWORD"], s.log())
+        finally:
+            pg_drop_database(name)
 
 
 class TestSignals(unittest.TestCase):
