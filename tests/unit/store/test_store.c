@@ -719,6 +719,37 @@ static void test_crash_leaves_nothing_half_written(void **state)
     wf_store_close(again);
 }
 
+/* The hot reads are index lookups, not scans (SQLite's plans; PostgreSQL
+ * picks by table statistics). */
+static void test_sqlite_plans(void **state)
+{
+    (void)state;
+    static const struct { const char *sql, *want; } plans[] = {
+        {"SELECT revision FROM store_revision WHERE id = 1", "INTEGER PRIMARY KEY"},
+        {"SELECT p.name FROM plugins p JOIN plugin_versions v ON v.name = p.name AND "
+         "v.version = p.version ORDER BY p.revision DESC", "plugins_by_revision"},
+        {"SELECT run_id FROM runs WHERE plugin = 'x' ORDER BY started_at DESC, seq DESC",
+         "runs_by_plugin_started"},
+        {"SELECT run_id FROM runs ORDER BY started_at DESC, seq DESC", "runs_by_started"},
+    };
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(sqlite_path, &db), SQLITE_OK);
+    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++) {
+        char sql[512], all[1024] = "";
+        snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", plans[i].sql);
+        sqlite3_stmt *q;
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            strncat(all, (const char *)sqlite3_column_text(q, 3), sizeof all - strlen(all) - 2);
+            strcat(all, ";");
+        }
+        sqlite3_finalize(q);
+        if (strstr(all, plans[i].want) == NULL || strstr(all, "TEMP B-TREE") != NULL)
+            fail_msg("%s: plan %s", plans[i].sql, all);
+    }
+    sqlite3_close(db);
+}
+
 /* ---- PostgreSQL only ------------------------------------------------------ */
 
 /* Runs tests/support/pg.py on the run's cluster (the runner's WF_TEST_PG_DIR). */
@@ -960,6 +991,10 @@ static const struct CMUnitTest store_tests[] = {
     STORE_TEST(test_crash_leaves_nothing_half_written),
 };
 
+static const struct CMUnitTest sqlite_only_tests[] = {
+    STORE_TEST(test_sqlite_plans),
+};
+
 static const struct CMUnitTest pg_only_tests[] = {
     STORE_TEST(test_pg_killed_connections),
     STORE_TEST(test_pg_ssl_required),
@@ -1056,6 +1091,7 @@ static int run_sqlite(void)
     }
     be = &b;
     int failed = cmocka_run_group_tests_name("store_sqlite", store_tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("store_sqlite_only", sqlite_only_tests, NULL, NULL);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
     if (system(cmd) != 0)
