@@ -150,7 +150,9 @@ int wf_store_run_put(wf_store *st, const wf_run_record *rec)
     if (rec == NULL || !wf_store_uuid_valid(rec->run_id) || !wf_store_name_valid(rec->plugin) ||
         rec->ai_calls < 0 || rec->duration_ms < 0 || rec->version < 0)
         return WF_EINVAL;
-    if (rec->started_at != NULL && !wf_store_timestamp_valid(rec->started_at))
+    /* "" as NULL: a run that never started still gets recorded */
+    int started = rec->started_at != NULL && rec->started_at[0] != '\0';
+    if (started && !wf_store_timestamp_valid(rec->started_at))
         return WF_EINVAL;
     static const char *const types[] = {"plugin_error", "timeout", "sandbox_violation",
                                         "runtime_error", "memory_limit"};
@@ -171,7 +173,7 @@ int wf_store_run_put(wf_store *st, const wf_run_record *rec)
         w.logs = "";
     if (w.input_data == NULL)
         w.input_data = "";
-    if (w.started_at == NULL) {
+    if (!started) {
         wf_store_timestamp_now(now);
         w.started_at = now;
     }

@@ -97,8 +97,9 @@ int wf_store_plugin_list(wf_store *st, int limit, int offset, wf_plugin **out, s
 int wf_store_plugins_revision(wf_store *st, int64_t *rev);
 
 /* Record a finished run (one transaction). run_id must be a UUID (see
- * wf_store_uuid4); started_at NULL means now. Text that is not valid UTF-8
- * (a plugin's output can be anything) is stored with U+FFFD in its place.
+ * wf_store_uuid4); started_at NULL or "" means now, else it must have the
+ * form wf_store_timestamp_now writes. Text that is not valid UTF-8 (a
+ * plugin's output can be anything) is stored with U+FFFD in its place.
  * WF_ECONFLICT when the run_id is already stored: after a WF_EUNAVAIL the
  * caller may retry, and WF_ECONFLICT then means the first try was kept. */
 int wf_store_run_put(wf_store *st, const wf_run_record *rec);

@@ -479,6 +479,12 @@ static void test_runs(void **state)
     assert_int_equal(wf_store_run_put(st, &r), WF_EINVAL);
     make_run(&r, ids[0], "even", "2026-02-30T00:00:00.000Z");
     assert_int_equal(wf_store_run_put(st, &r), WF_EINVAL);
+    char id_empty[37];
+    make_run(&r, id_empty, "even", "");
+    assert_int_equal(wf_store_run_put(st, &r), 0);
+    assert_int_equal(wf_store_run_get(st, id_empty, &got), 0);
+    assert_true(wf_store_timestamp_valid(got.started_at));
+    wf_run_record_clear(&got);
     make_run(&r, ids[0], "even", "yesterday");
     assert_int_equal(wf_store_run_put(st, &r), WF_EINVAL);
     make_run(&r, ids[0], "even", NULL);
