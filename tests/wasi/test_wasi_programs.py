@@ -99,6 +99,17 @@ class WasiPrograms(unittest.TestCase):
         self.assertEqual(p.returncode, 125, p.stderr)
         self.assertIn("trap:", p.stderr)
 
+    def test_native_stack_exhaustion_is_a_trap(self):
+        # Recursion that uses no linear memory: only the native stack runs
+        # out, and the host's fault handler must turn that into a trap.
+        wasm = os.path.join(self.tmp, "native_recursion.wasm")
+        subprocess.run(["wat2wasm", os.path.join(PROGRAMS, "native_recursion.wat"), "-o", wasm],
+                       check=True)
+        p = subprocess.run([WASI_RUN, wasm], capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 125, p.stderr)
+        self.assertIn("trap: Call stack exhausted", p.stderr)
+
     def test_memory_cap(self):
         small = self.run_suite("memory", opts=("--max-pages", "200"))
         self.assertEqual(small.returncode, 0, small.stderr)
