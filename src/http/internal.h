@@ -102,6 +102,8 @@ struct wf_call {
     enum wf_body_kind kind;
     char boundary[WF_BOUNDARY_MAX + 1];
     int body_done;
+    int too_big;       /* over the limit: the rest is read and dropped */
+    size_t discarded;
     int started;       /* the handler ran (its answer may be pending) */
     /* async: guarded by mu */
     pthread_mutex_t mu;

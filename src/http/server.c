@@ -433,17 +433,21 @@ static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
     return MHD_YES;
 }
 
+/* How much of an oversized body (sent without Content-Length) is read and
+ * dropped so that the client gets its 413: libmicrohttpd can only answer
+ * once the body is in. Past this, the connection is simply closed. */
+#define DISCARD_MAX (16u * 1024 * 1024)
+
 static enum MHD_Result body_append(struct wf_call *c, const char *data, size_t n)
 {
-    if (n > c->limit - c->len) {
-        c->body_done = 1;
-        pthread_mutex_lock(&c->mu);
-        c->done = c->replied = 1; /* answered here, nothing more to do */
-        pthread_mutex_unlock(&c->mu);
-        size_t payload = c->rq.route.id == WF_ROUTE_PLUGIN_UPLOAD ? c->rq.srv->cfg->max_plugin_bytes
-                                                                  : c->rq.srv->cfg->max_input_bytes;
-        return wf_reply_error(&c->rq, 413, "Request body too large: at most %zu bytes of %s are accepted",
-                              payload, c->rq.route.id == WF_ROUTE_PLUGIN_UPLOAD ? "plugin code" : "input_data");
+    if (c->too_big || n > c->limit - c->len) {
+        if (!c->too_big) {
+            free(c->body);
+            c->body = NULL;
+            c->too_big = 1;
+        }
+        c->discarded += n;
+        return c->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
     if (c->len + n + 1 > c->cap) {
         size_t cap = c->cap ? c->cap : 16384;
@@ -453,7 +457,7 @@ static enum MHD_Result body_append(struct wf_call *c, const char *data, size_t n
             cap = c->limit + 1;
         char *nb = realloc(c->body, cap);
         if (nb == NULL)
-            return wf_reply_error(&c->rq, 500, "Internal error: out of memory");
+            return MHD_NO; /* cannot answer mid-body: close */
         c->body = nb;
         c->cap = cap;
     }
@@ -555,6 +559,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         c->body_done = 1;
         c->started = 1;
+        if (c->too_big) {
+            int upload = c->rq.route.id == WF_ROUTE_PLUGIN_UPLOAD;
+            const wf_config *cfg = c->rq.srv->cfg;
+            return wf_reply_error(&c->rq, 413, "Request body too large: at most %zu bytes of %s are accepted",
+                                  upload ? cfg->max_plugin_bytes : cfg->max_input_bytes,
+                                  upload ? "plugin code" : "input_data");
+        }
         return c->rq.route.id == WF_ROUTE_PLUGIN_UPLOAD ? wf_api_plugin_upload(c) : wf_api_run(c);
     }
     *upload_size = 0; /* after an early answer (413), or a GET's body: discarded */
