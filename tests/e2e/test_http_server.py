@@ -51,25 +51,24 @@ class TestHttpServer(ServerCase):
         results = []
 
         def run():
-            results.append(self.server.run("sleeper", "2", timeout=60))
+            results.append(self.server.run("sleeper", "4", timeout=120))
 
         threads = [threading.Thread(target=run) for _ in range(3)]
         for t in threads:
             t.start()
         time.sleep(0.5)  # the runs are in flight, their connections suspended
-        t0 = time.monotonic()
         for _ in range(20):
             self.assertEqual(self.server.get("/health").status, 200)
             self.assertEqual(self.server.get("/api/plugins/list").status, 200)
-        elapsed = time.monotonic() - t0
+        # every one of those was answered while the runs still slept
+        answered_before_runs = len(results) == 0
         for t in threads:
             t.join()
         self.assertEqual([r.status for r in results], [200, 200, 200], results)
         for r in results:
             self.assertTrue(r.json["success"], r)
             self.assertEqual(r.json["result"], "woke")
-        # 40 requests answered while the runs slept: not one waited for them
-        self.assertLess(elapsed, 2.0)
+        self.assertTrue(answered_before_runs)
 
     def test_list_follows_every_write(self):
         for i in range(3):
