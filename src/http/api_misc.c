@@ -53,6 +53,16 @@ void wf_api_health_refresh(struct wf_http *srv)
     atomic_store(&srv->db_checked_ms, mono_ms());
 }
 
+int wf_http_db_note(struct wf_http *srv, int rc)
+{
+    int up = rc != WF_EUNAVAIL && rc != WF_ETIMEOUT;
+    /* Read first: on the hot path the state rarely changes, and a store to
+     * a shared line on every request would make the cores fight over it. */
+    if (atomic_load_explicit(&srv->db_ok, memory_order_relaxed) != up)
+        atomic_store(&srv->db_ok, up);
+    return rc;
+}
+
 enum MHD_Result wf_api_health(struct wf_req *rq)
 {
     struct wf_http *srv = rq->srv;

@@ -113,7 +113,7 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
         return wf_reply_error(rq, 422, "offset must be an integer from 0 to %d", INT_MAX);
 
     int64_t rev = 0;
-    int rc = wf_store_plugins_revision(srv->store, &rev);
+    int rc = wf_http_db_note(srv, wf_store_plugins_revision(srv->store, &rev));
     if (rc != 0)
         return wf_reply_error(rq, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), "%s",
                               wf_detail_for(rc));
@@ -122,6 +122,7 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
         wf_plugin *list = NULL;
         size_t n = 0;
         rc = wf_store_plugin_list(srv->store, (int)limit, (int)offset, &list, &n);
+        wf_http_db_note(srv, rc);
         if (rc != 0)
             return wf_reply_error(rq, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), "%s",
                                   wf_detail_for(rc));
@@ -169,7 +170,7 @@ enum MHD_Result wf_api_plugin_code(struct wf_req *rq)
     if (route_name(rq, name, sizeof name) != 0)
         return not_found(rq, name);
     wf_plugin p = { 0 };
-    int rc = wf_store_plugin_get(rq->srv->store, name, &p);
+    int rc = wf_http_db_note(rq->srv, wf_store_plugin_get(rq->srv->store, name, &p));
     if (rc == WF_ENOTFOUND)
         return not_found(rq, name);
     if (rc != 0)
@@ -184,7 +185,7 @@ enum MHD_Result wf_api_plugin_delete(struct wf_req *rq)
     char name[80];
     if (route_name(rq, name, sizeof name) != 0)
         return not_found(rq, name);
-    int rc = wf_store_plugin_delete(rq->srv->store, name);
+    int rc = wf_http_db_note(rq->srv, wf_store_plugin_delete(rq->srv->store, name));
     if (rc == WF_ENOTFOUND)
         return not_found(rq, name);
     if (rc != 0)
@@ -309,7 +310,7 @@ static void upload_work(struct wf_call *c)
         .input_hint = (char *)input_hint,
         .calls = wf_count_ai_calls(file->value, file->value_len),
     };
-    rc = wf_store_plugin_put(srv->store, &in, &out);
+    rc = wf_http_db_note(srv, wf_store_plugin_put(srv->store, &in, &out));
     if (rc != 0) {
         status = wf_status_for(rc) == 404 ? 500 : wf_status_for(rc);
         snprintf(detail, sizeof detail, "%s", wf_detail_for(rc));

@@ -77,7 +77,7 @@ enum MHD_Result wf_api_run(struct wf_call *c)
         ret = wf_reply_error(rq, 503, "The server is shutting down; try again shortly");
         goto out;
     }
-    rc = wf_store_plugin_get(srv->store, pn->value, &plugin);
+    rc = wf_http_db_note(srv, wf_store_plugin_get(srv->store, pn->value, &plugin));
     if (rc == WF_ENOTFOUND) {
         ret = wf_reply_error(rq, 404, "Plugin '%s' not found", pn->value);
         goto out;
@@ -124,6 +124,7 @@ enum MHD_Result wf_api_runs_list(struct wf_req *rq)
     wf_run_record *list = NULL;
     size_t n = 0;
     int rc = wf_store_run_list(rq->srv->store, plugin, (int)limit, (int)offset, &list, &n);
+    wf_http_db_note(rq->srv, rc);
     if (rc != 0)
         return wf_reply_error(rq, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), "%s",
                               wf_detail_for(rc));
@@ -148,7 +149,7 @@ enum MHD_Result wf_api_run_get(struct wf_req *rq)
     if (!wf_run_id_valid(rq->route.param, rq->route.param_len))
         return wf_reply_error(rq, 404, "Run '%s' not found", id);
     wf_run_record r = { 0 };
-    int rc = wf_store_run_get(rq->srv->store, id, &r);
+    int rc = wf_http_db_note(rq->srv, wf_store_run_get(rq->srv->store, id, &r));
     if (rc == WF_ENOTFOUND)
         return wf_reply_error(rq, 404, "Run '%s' not found", id);
     if (rc != 0)

@@ -149,6 +149,11 @@ enum MHD_Result wf_call_wait(struct wf_call *c);
  * error detail, copied) and resume the connection. Any thread. */
 void wf_call_complete(struct wf_call *c, int status, char *json_body, const char *detail);
 
+/* Every store call's result passes through here: the database's state
+ * for /health follows what requests see (WF_EUNAVAIL = down, success =
+ * up) without waiting for the next periodic check. Returns rc. */
+int wf_http_db_note(struct wf_http *srv, int rc);
+
 /* Ask a worker to ping the store (for /health). */
 void wf_http_want_db_check(struct wf_http *srv);
 
