@@ -28,6 +28,8 @@ typedef struct backend {
     enum wf_db_kind kind;
     char dir[256];          /* sqlite: temporary folder */
     char *pg_conninfo;      /* postgres: conninfo of this run's own database */
+    const char *pg_admin;   /* postgres: the cluster's URL (WF_TEST_PG_URL) */
+    char pg_db[64];         /* postgres: this run's database */
     const char *boom_sql;   /* installs a trigger failing versions described "boom" */
 } backend;
 
@@ -758,6 +760,8 @@ static void test_sqlite_plans(void **state)
 
 /* ---- PostgreSQL only ------------------------------------------------------ */
 
+static int pg_admin(const char *admin, const char *sql);
+
 /* Runs tests/support/pg.py on the run's cluster (the runner's WF_TEST_PG_DIR). */
 static int pg_cluster(const char *verb)
 {
@@ -857,6 +861,40 @@ static void test_pg_killed_connections(void **state)
         wf_plugin_clear(&got);
         assert_int_equal(put(st, "warm", "y", "", NULL), 0);
     }
+}
+
+static void set_connections(int allowed)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER DATABASE %s ALLOW_CONNECTIONS %s", be->pg_db,
+             allowed ? "true" : "false");
+    assert_true(pg_admin(be->pg_admin, sql));
+    if (!allowed) {
+        snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE datname = '%s'", be->pg_db);
+        assert_true(pg_admin(be->pg_admin, sql));
+    }
+}
+
+/* The database refuses us (as when it is being restored or moved): every
+ * call says so at once, and the store comes back by itself. */
+static void test_pg_connections_refused(void **state)
+{
+    wf_store *st = *state;
+    assert_int_equal(put(st, "kept", "x", "", NULL), 0);
+    set_connections(0);
+    wf_plugin got;
+    wf_plugin *list;
+    size_t n;
+    assert_int_equal(wf_store_plugin_list(st, -1, 0, &list, &n), WF_EUNAVAIL);
+    assert_int_equal(wf_store_plugin_get(st, "kept", &got), WF_EUNAVAIL);
+    assert_int_equal(put(st, "lost", "y", "", NULL), WF_EUNAVAIL);
+    assert_int_equal(wf_store_ping(st), WF_EUNAVAIL);
+    set_connections(1);
+    assert_true(wait_until_up(st));
+    assert_int_equal(wf_store_plugin_get(st, "kept", &got), 0);
+    wf_plugin_clear(&got);
+    assert_int_equal(wf_store_plugin_get(st, "lost", &got), WF_ENOTFOUND);
 }
 
 static void test_pg_ssl_required(void **state)
@@ -1003,6 +1041,7 @@ static const struct CMUnitTest sqlite_only_tests[] = {
 
 static const struct CMUnitTest pg_only_tests[] = {
     STORE_TEST(test_pg_killed_connections),
+    STORE_TEST(test_pg_connections_refused),
     STORE_TEST(test_pg_ssl_required),
     STORE_TEST(test_pg_server_restart),
 };
@@ -1043,7 +1082,7 @@ static int pg_admin(const char *admin, const char *sql)
     int ok = PQstatus(c) == CONNECTION_OK;
     if (ok) {
         PGresult *r = PQexec(c, sql);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
         PQclear(r);
     }
     if (!ok)
@@ -1064,6 +1103,8 @@ static int run_pg(const char *admin)
     char id[37];
     wf_store_uuid4(id);
     snprintf(db, sizeof db, "wf_store_test_%.8s", id);
+    snprintf(b.pg_db, sizeof b.pg_db, "%s", db);
+    b.pg_admin = admin;
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
     b.pg_conninfo = with_dbname(admin, db);
     be = &b;
