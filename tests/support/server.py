@@ -79,21 +79,21 @@ def test_sandbox():
     set, else wasm when this binary can run it, else the native fallback.
     Sandbox behaviour has suites of its own; these test the HTTP contract."""
     global _sandbox
+    if os.environ.get("WF_TEST_SANDBOX"):
+        return os.environ["WF_TEST_SANDBOX"]
     if _sandbox is None:
-        _sandbox = os.environ.get("WF_TEST_SANDBOX", "")
-        if not _sandbox:
-            with tempfile.TemporaryDirectory() as tmp:
-                try:
-                    p = run_cli(["check"], env={"SANDBOX": "wasm", "DATA_DIR": tmp,
-                                                "OLLAMA_BASE_URL": closed_port_url()},
-                                cwd=tmp, timeout=600)
-                    ok = "sandbox: ok (wasm)" in p.stdout
-                except (OSError, subprocess.TimeoutExpired):
-                    ok = False
-            _sandbox = "wasm" if ok else "native"
-            if not ok:
-                print("note: the WebAssembly sandbox is not available in this build; "
-                      "API suites use SANDBOX=native", file=sys.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                p = run_cli(["check"], env={"SANDBOX": "wasm", "DATA_DIR": tmp,
+                                            "OLLAMA_BASE_URL": closed_port_url()},
+                            cwd=tmp, timeout=600)
+                ok = "sandbox: ok (wasm)" in p.stdout
+            except (OSError, subprocess.TimeoutExpired):
+                ok = False
+        _sandbox = "wasm" if ok else "native"
+        if not ok:
+            print("note: the WebAssembly sandbox is not available in this build; "
+                  "API suites use SANDBOX=native", file=sys.stderr)
     return _sandbox
 
 
