@@ -43,3 +43,8 @@ $(FUZZ_DIR)/fuzz_bridge: tests/fuzz/fuzz_bridge.c $(FUZZ_SRC) src/runs/bridge.h 
 	$(FUZZ_CC) -std=c17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
 	    $(shell pkg-config --cflags jansson) tests/fuzz/fuzz_bridge.c $(FUZZ_SRC) \
 	    $(shell pkg-config --libs jansson) -o $@
+
+# Run benchmarks: ratios against baselines measured in the same run.
+.PHONY: bench-runs
+bench-runs: all
+	WF_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 bench/run_bench.py

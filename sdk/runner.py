@@ -71,10 +71,10 @@ def _make_bridge_module(chan, text):
         import json
         try:
             data = json.dumps(value, ensure_ascii=False, allow_nan=False)
-            data.encode("utf-8")
+            size = len(data.encode("utf-8"))
         except (TypeError, ValueError, RecursionError):
             return False
-        if len(data) > chan.max_frame // 2:
+        if size > chan.max_frame // 2:
             return False
         state["result"] = data
         return True
@@ -185,6 +185,9 @@ def _run(chan, req):
         status = "plugin_error"
         error = _format_error(e)
     _flush()
+    if error is not None and len(error) > chan.max_frame // 8:
+        # Keep the end: that is where the exception is.
+        error = "[...]\n" + error[-(chan.max_frame // 8):]
     done = {"op": "done", "status": status, "error": error}
     if bridge._state["result"] is not None:
         done["result_json"] = bridge._state["result"]

@@ -28,9 +28,11 @@ LIMITS = {
 }
 
 
-def sandbox_pids():
-    """Processes that look like our sandboxed runners (the runner is passed
-    with -c and reads the bridge on descriptor 3)."""
+def sandbox_pids(parent=None):
+    """The sandboxed runners that the server `parent` started: native ones
+    (python with the runner as -c) and WebAssembly ones (children of the
+    engine's zygote). Pass the server's pid: other servers on the machine
+    run tests too, and their sandboxes are not ours."""
     pids = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -42,8 +44,12 @@ def sandbox_pids():
             continue
         if len(argv) > 9 and argv[0].startswith(b"/usr/bin/python3") and argv[1:4] == [b"-I", b"-S", b"-B"] \
                 and b"runner.py" in argv[8]:
-            pids.append(int(d))
-        elif _parent_is_engine(d):
+            try:
+                if parent is None or _ppid(d) == parent:
+                    pids.append(int(d))
+            except OSError:
+                pass
+        elif _parent_is_engine(d, parent):
             pids.append(int(d))  # a WebAssembly run: a child of the engine's zygote
     return pids
 
@@ -58,13 +64,37 @@ def _comm(pid):
     return comm, int(stat[stat.rindex(b")") + 2:].split()[1])
 
 
-def _parent_is_engine(pid):
+def _ppid(pid):
+    ppid = _comm(pid)[1]
+    if ppid is None:
+        raise OSError("process gone")
+    return ppid
+
+
+def _parent_is_engine(pid, parent=None):
     comm, ppid = _comm(pid)
-    return comm == b"wf-engine" and _comm(ppid)[0] == b"wf-engine"
+    if comm != b"wf-engine" or ppid is None:
+        return False
+    pcomm, zygote_parent = _comm(ppid)
+    return pcomm == b"wf-engine" and (parent is None or zygote_parent == parent)
 
 
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def run_fds(pid):
+    """The server's descriptors of the kinds runs use: pipes and pidfds.
+    (The store's files and HTTP sockets vary on their own.)"""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("pipe:") or "pidfd" in target:
+            n += 1
+    return n
 
 
 class HttpRunsCase(ServerCase):

@@ -13,7 +13,7 @@ from support.ollama_double import OllamaDouble, closed_port_url
 from support.server import Server, wait_for
 
 from behaviour import RunBehaviour, dedent
-from runs_support import LIMITS, HttpRunsCase, open_fds, sandbox_pids
+from runs_support import LIMITS, HttpRunsCase, run_fds, sandbox_pids
 
 
 class HttpRuns(HttpRunsCase, RunBehaviour):
@@ -43,7 +43,7 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
         r = self.server.upload("par", "from platform_sdk import get_input\nprint(get_input())\n")
         self.assertEqual(r.status, 200, r)
         pid = self.server.proc.pid
-        fds_before = open_fds(pid)
+        fds_before = run_fds(pid)
 
         def one(i):
             r = self.server.run("par", "run-%d" % i, timeout=120)
@@ -56,10 +56,9 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
             self.assertTrue(r.json["success"], r.json)
             self.assertEqual(r.json["output"], "run-%d\n" % i)
         self.assertEqual(len({r.json["run_id"] for _, r in results}), 200)
-        self.assertEqual(wait_for(lambda: not sandbox_pids(), 10), True)
-        # Descriptors settle back (HTTP keep-alive sockets may linger briefly).
-        self.assertTrue(wait_for(lambda: open_fds(pid) <= fds_before + 2, 10),
-                        (fds_before, open_fds(pid)))
+        self.assertEqual(wait_for(lambda: not sandbox_pids(pid), 10), True)
+        self.assertTrue(wait_for(lambda: run_fds(pid) <= fds_before, 10),
+                        (fds_before, run_fds(pid)))
 
     def test_run_killed_from_outside(self):
         r = self.server.upload("victim", "import time\nprint('started', flush=True)\ntime.sleep(30)\n")
@@ -67,7 +66,7 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
         box = {}
         t = threading.Thread(target=lambda: box.setdefault("r", self.server.run("victim", timeout=60)))
         t.start()
-        pids = wait_for(sandbox_pids, 10)
+        pids = wait_for(lambda: sandbox_pids(self.server.proc.pid), 10)
         self.assertTrue(pids)
         for p in pids:
             os.kill(p, signal.SIGKILL)
@@ -125,7 +124,8 @@ class HttpShutdown(unittest.TestCase):
                 self.skipTest("the HTTP plugin API is not built yet")
             with concurrent.futures.ThreadPoolExecutor(max_workers=5) as ex:
                 futs = [ex.submit(srv.run, "slow", "", timeout=60) for _ in range(5)]
-                wait_for(lambda: len(sandbox_pids()) >= 5, 10)
+                wait_for(lambda: len(sandbox_pids(srv.proc.pid)) >= 5, 10)
+                server_pid = srv.proc.pid
                 srv.proc.send_signal(signal.SIGTERM)
                 results = [f.result() for f in futs]
             for r in results:
@@ -133,7 +133,7 @@ class HttpShutdown(unittest.TestCase):
                 self.assertTrue(r.json["success"], r.json)
                 self.assertEqual(r.json["output"], "finished\n")
             self.assertEqual(srv.stop(), 0)
-            self.assertFalse(sandbox_pids())
+            self.assertFalse(sandbox_pids(server_pid))
         finally:
             srv.cleanup()
             double.stop()
