@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""Plugin runs on the WebAssembly sandbox (make bench-wasm), with ratios
+against baselines measured in the same run.
+
+  1. A trivial plugin run over HTTP, sequential: p50, p99 and runs/s, on the
+     WebAssembly sandbox and on the native fallback; and the start of a bare
+     `/usr/bin/python3 -c pass`, the floor of any process-per-run sandbox.
+  2. Private memory of each run while it waits on an AI call (a slow Ollama
+     double): Private_Clean + Private_Dirty of every sandbox process, summed
+     per run, from /proc/PID/smaps_rollup.
+  3. 500 runs waiting on a slow Ollama double at once: all must succeed;
+     wall time and the memory of the whole sandbox while they wait.
+
+Targets (from the issue): p50 under 5 ms and at most 0.3x the bare python3
+start; 400 sequential runs/s on 2 cores; under 4 MB per waiting run.
+Options: --runs N (sequential runs per sandbox), --waiting N (runs for the
+memory figure), --wide N (runs at once), --delay S (the double's delay).
+"""
+import argparse
+import concurrent.futures
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from support.ollama_double import OllamaDouble  # noqa: E402
+from support.server import Server  # noqa: E402
+
+TRIVIAL = "from platform_sdk import send_output\nsend_output('ok')\n"
+WAITER = ("from platform_sdk import call_ai, send_output\n"
+          "send_output(call_ai('mistral:latest', 'hello'))\n")
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def say(msg=""):
+    print(msg, flush=True)
+
+
+def private_kb(pid):
+    """Private_Clean + Private_Dirty of one process, in kB (0 if gone)."""
+    kb = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    kb += int(line.split()[1])
+    except OSError:
+        return 0
+    return kb
+
+
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children():
+    """{pid: (comm, ppid)} of every process."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+            except OSError:
+                continue
+            out[int(d)] = (st[st.index("(") + 1:st.rindex(")")],
+                           int(st[st.rindex(")") + 2:].split()[1]))
+    return out
+
+
+def engine_zygotes(server_pid):
+    return [p for p, (comm, pp) in _children().items() if comm == "wf-engine" and pp == server_pid]
+
+
+def run_pids(server_pid):
+    """The server's sandbox processes, one per run: the zygotes' children
+    (wasm) or the server's own children (native). Other servers' are not
+    counted."""
+    procs = _children()
+    zyg = {p for p, (comm, pp) in procs.items() if comm == "wf-engine" and pp == server_pid}
+    return [p for p, (comm, pp) in procs.items()
+            if pp in zyg or (pp == server_pid and p not in zyg)]
+
+
+def start_server(sandbox, double_url, extra=None):
+    env = {"SANDBOX": sandbox, "OLLAMA_BASE_URL": double_url,
+           "MAX_CONCURRENT_RUNS": "64", "ALLOWED_MODELS": "mistral:latest",
+           "MAX_EXECUTION_TIME": "120"}
+    env.update(extra or {})
+    s = Server(env=env)
+    s.start()
+    h = s.get("/health")
+    if h.status == 501 or "not built" in h.text:
+        raise SystemExit("the HTTP server is not built in this tree; nothing to measure")
+    if h.json.get("sandbox") != sandbox:
+        raise SystemExit(f"the server did not start the {sandbox} sandbox: {h.text}")
+    return s
+
+
+def sequential(server, n):
+    r = server.upload("bench_trivial", TRIVIAL)
+    assert r.status == 200, r
+    for _ in range(20):  # warm-up
+        server.run("bench_trivial", "")
+    lat = []
+    t0 = time.perf_counter()
+    for _ in range(n):
+        t = time.perf_counter()
+        r = server.run("bench_trivial", "")
+        lat.append((time.perf_counter() - t) * 1000)
+        assert r.status == 200 and r.json["success"], r
+    wall = time.perf_counter() - t0
+    return pct(lat, 50), pct(lat, 99), n / wall
+
+
+def bare_python(n):
+    lat = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
+        lat.append((time.perf_counter() - t) * 1000)
+    return pct(lat, 50), pct(lat, 99)
+
+
+def waiting(server, double, n, delay, sandbox):
+    """Starts n runs that wait on the double; measures while they wait."""
+    r = server.upload("bench_waiter", WAITER)
+    assert r.status == 200, r
+    double.configure(delay=delay)
+    ex = concurrent.futures.ThreadPoolExecutor(max_workers=n)
+    t0 = time.perf_counter()
+    futs = [ex.submit(server.run, "bench_waiter", "x", timeout=delay * 4 + 120) for _ in range(n)]
+    deadline = time.monotonic() + delay * 0.8
+    pids = []
+    while time.monotonic() < deadline:
+        pids = run_pids(server.proc.pid)
+        if len(pids) >= n:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    pids = run_pids(server.proc.pid)
+    priv = [private_kb(p) for p in pids]
+    pss_runs = sum(pss_kb(p) for p in pids)
+    zyg = engine_zygotes(server.proc.pid) if sandbox == "wasm" else []
+    zyg_pss = sum(pss_kb(p) for p in zyg)
+    server_pss = pss_kb(server.proc.pid)
+    results = [f.result() for f in futs]
+    wall = time.perf_counter() - t0
+    ex.shutdown()
+    double.configure(delay=0)
+    ok = sum(1 for r in results if r.status == 200 and r.json.get("success"))
+    return {"seen": len(pids), "priv_mean_kb": statistics.mean(priv) if priv else 0,
+            "priv_max_kb": max(priv) if priv else 0, "pss_runs_kb": pss_runs,
+            "zygote_pss_kb": zyg_pss, "server_pss_kb": server_pss, "ok": ok, "n": n,
+            "wall_s": wall}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--waiting", type=int, default=50)
+    ap.add_argument("--wide", type=int, default=500)
+    ap.add_argument("--delay", type=float, default=5.0)
+    args = ap.parse_args()
+
+    double = OllamaDouble()
+    url = double.start()
+    say(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    figures = {}
+    try:
+        py50, py99 = bare_python(100)
+        say(f"bare `/usr/bin/python3 -c pass`: p50 {py50:.2f} ms, p99 {py99:.2f} ms  (100 starts)")
+        for sandbox in ("wasm", "native"):
+            s = start_server(sandbox, url)
+            try:
+                p50, p99, rps = sequential(s, args.runs)
+                figures[sandbox] = (p50, p99, rps)
+                say(f"{sandbox:6s} trivial run over HTTP: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+                    f"{rps:.0f} sequential runs/s  ({args.runs} runs)")
+                w = waiting(s, double, args.waiting, args.delay, sandbox)
+                say(f"{sandbox:6s} {w['seen']} runs waiting on AI: private memory per run "
+                    f"mean {w['priv_mean_kb'] / 1024:.2f} MB, max {w['priv_max_kb'] / 1024:.2f} MB; "
+                    f"PSS of all runs {w['pss_runs_kb'] / 1024:.1f} MB"
+                    + (f", zygote {w['zygote_pss_kb'] / 1024:.1f} MB" if sandbox == "wasm" else "")
+                    + f"; {w['ok']}/{w['n']} succeeded")
+            finally:
+                s.stop()
+        s = start_server("wasm", url, {"MAX_CONCURRENT_RUNS": str(args.wide)})
+        try:
+            w = waiting(s, double, args.wide, max(args.delay, 10.0), "wasm")
+            say(f"wasm   {args.wide} runs waiting at once on a {max(args.delay, 10.0):.0f} s double: "
+                f"{w['ok']}/{w['n']} succeeded in {w['wall_s']:.1f} s; {w['seen']} sandbox "
+                f"processes seen waiting, PSS of all runs {w['pss_runs_kb'] / 1024:.1f} MB, "
+                f"private per run mean {w['priv_mean_kb'] / 1024:.2f} MB, server "
+                f"{w['server_pss_kb'] / 1024:.1f} MB")
+        finally:
+            s.stop()
+    finally:
+        double.stop()
+
+    w50, w99, wrps = figures["wasm"]
+    n50, n99, nrps = figures["native"]
+    say()
+    say("ratios (same run):")
+    say(f"  wasm p50 / native p50       {w50 / n50:.2f}x   (p99 {w99 / n99:.2f}x)")
+    say(f"  wasm p50 / bare python3     {w50 / py50:.2f}x   (target <= 0.30x)")
+    say(f"  wasm p50                    {w50:.2f} ms  (target < 5 ms)")
+    say(f"  wasm runs/s / native runs/s {wrps / nrps:.2f}x   ({wrps:.0f} vs {nrps:.0f}; target 400)")
+    say(f"reproduce: make bench-wasm  (or /usr/bin/python3 bench/zygote_bench.py --runs {args.runs})")
+
+
+if __name__ == "__main__":
+    main()
