@@ -11,6 +11,7 @@ from support.server import ServerCase
 PLUGIN_FIELDS = ("name", "description", "input_type", "input_hint", "calls")
 OUR_LIST_FIELDS = ("version", "size_bytes", "sha256", "created_at", "updated_at")
 MAX_PLUGIN_BYTES = 8192
+MAX_INPUT_BYTES = 4096
 
 HELLO = '''from platform_sdk import call_ai, get_input, send_output
 
@@ -25,7 +26,7 @@ def uniq(prefix="p"):
 
 class PluginsApi:
     """The tests; mixed into one class per store below."""
-    extra_env = {"MAX_PLUGIN_BYTES": str(MAX_PLUGIN_BYTES)}
+    extra_env = {"MAX_PLUGIN_BYTES": str(MAX_PLUGIN_BYTES), "MAX_INPUT_BYTES": str(MAX_INPUT_BYTES)}
 
     # -- upload --------------------------------------------------------
 
@@ -287,6 +288,30 @@ class PluginsApi:
         r = self.server.post_json("/api/plugins/run", {"plugin_name": name, "input_data": "hi"})
         if self.assertRunResult(r, name):
             self.assertEqual(r.json["output"], "hi\n")
+
+    def test_run_input_too_large_is_413(self):
+        name, _ = self.upload(code="print(1)\n")
+        r = self.server.run(name, "x" * (MAX_INPUT_BYTES + 1))
+        self.assertDetail(r, 413)
+        r = self.server.post_json("/api/plugins/run",
+                                  {"plugin_name": name, "input_data": "x" * (MAX_INPUT_BYTES * 4)})
+        self.assertDetail(r, 413)
+
+    def test_run_bad_bodies(self):
+        r = self.server.request("POST", "/api/plugins/run", body=b"{not json",
+                                headers={"Content-Type": "application/json"})
+        self.assertIn(r.status, (400, 422), r)
+        self.assertIn("detail", r.json)
+        r = self.server.request("POST", "/api/plugins/run", body=b"plugin_name=x",
+                                headers={"Content-Type": "text/plain"})
+        self.assertDetail(r, 415)
+        for body in ({"plugin_name": ["x"]}, {"plugin_name": None}, {"plugin_name": {"a": 1}}):
+            with self.subTest(body=body):
+                self.assertDetail(self.server.post_json("/api/plugins/run", body), 422)
+        for body in (["x"], "x"):
+            with self.subTest(body=body):
+                r = self.server.post_json("/api/plugins/run", body)
+                self.assertIn(r.status, (400, 422), r)
 
     # -- runs history ----------------------------------------------------
 

@@ -206,6 +206,51 @@ class TestAllowlist(ServerCase):
         self.assertEqual([m["available"] for m in r.json], [False, False, False])
 
 
+class TestCorsOrigins(ServerCase):
+    extra_env = {"CORS_ORIGINS": "http://app.example,http://other.example"}
+
+    def test_listed_origin_is_allowed(self):
+        r = self.server.get("/health", headers={"Origin": "http://other.example"})
+        self.assertEqual(r.headers.get("access-control-allow-origin"), "http://other.example")
+        self.assertIn("origin", r.headers.get("vary", "").lower())
+
+    def test_other_origin_is_not(self):
+        r = self.server.get("/health", headers={"Origin": "http://evil.example"})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn(r.headers.get("access-control-allow-origin"), ("*", "http://evil.example"))
+
+
+class TestManyClients(ServerCase):
+    with_double = False
+
+    def test_many_concurrent_connections(self):
+        import threading
+        statuses = []
+
+        def one():
+            try:
+                statuses.append(self.server.get("/health", timeout=60).status)
+            except OSError as e:
+                statuses.append(repr(e))
+
+        threads = [threading.Thread(target=one) for _ in range(200)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(statuses, [200] * 200)
+
+    def test_oversized_request_line_and_headers(self):
+        for method, path, headers in (("GET", "/health?" + "x" * 100000, {}),
+                                      ("GET", "/health", {"X-Big": "y" * 100000})):
+            try:
+                r = self.server.request(method, path, headers=headers)
+                self.assertIn(r.status, (200, 400, 413, 414, 431), r)
+            except (ConnectionError, OSError):
+                pass  # closing the connection is a fair answer too
+        self.assertEqual(self.server.get("/health").status, 200)
+
+
 TOKEN = "s3cr3t-token-for-tests"
 
 
