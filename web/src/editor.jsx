@@ -26,7 +26,7 @@ function toCm(doc, list) {
   });
 }
 
-export function CodeEditor({ value, onChange, language = 'python', readOnly = false, diagnostics, label, onSubmit, minHeight = '16rem', testId }) {
+export function CodeEditor({ value, revision = 0, onChange, language = 'python', readOnly = false, diagnostics, label, onSubmit, minHeight = '16rem', testId }) {
   const host = useRef(null);
   const view = useRef(null);
   const latest = useRef({ onChange, onSubmit });
@@ -61,19 +61,29 @@ export function CodeEditor({ value, onChange, language = 'python', readOnly = fa
     return () => view.current.destroy();
   }, []);
 
+  // The editor owns its text while the person types (a value that comes back
+  // through the parent's state can be stale by then); the parent replaces the
+  // text, for a loaded file say, by bumping `revision`.
+  const seenRevision = useRef(revision);
   useEffect(() => {
+    if (revision === seenRevision.current) return;
+    seenRevision.current = revision;
     const v = view.current;
     const cur = v.state.doc.toString();
     if ((value || '') !== cur) v.dispatch({ changes: { from: 0, to: cur.length, insert: value || '' } });
-  }, [value]);
+  }, [revision]);
 
+  // Dispatch only when the diagnostics really change: a transaction while the
+  // browser is still delivering typed text makes CodeMirror re-read the DOM.
+  const shown = useRef('[]');
   useEffect(() => {
+    const key = JSON.stringify(diagnostics || []);
+    if (key === shown.current) return;
+    shown.current = key;
     const v = view.current;
-    v.dispatch(setDiagnostics(v.state, toCm(v.state.doc, diagnostics || [])));
-    if (diagnostics && diagnostics.length) {
-      const pos = toCm(v.state.doc, diagnostics)[0].from;
-      v.dispatch({ effects: EditorView.scrollIntoView(pos, { y: 'center' }) });
-    }
+    const list = toCm(v.state.doc, diagnostics || []);
+    v.dispatch(setDiagnostics(v.state, list));
+    if (list.length) v.dispatch({ effects: EditorView.scrollIntoView(list[0].from, { y: 'center' }) });
   }, [diagnostics]);
 
   return <div class="editor" ref={host} data-testid={testId} />;

@@ -51,6 +51,7 @@ export function BuilderPage({ name: editing, navigate, notify }) {
   const [loading, setLoading] = useState(Boolean(editing));
   const [loadError, setLoadError] = useState(null);
   const [deployed, setDeployed] = useState(null);
+  const [revision, setRevision] = useState(0);
   const fileInput = useRef(null);
   const set = (k) => (v) => {
     setForm((f) => ({ ...f, [k]: v }));
@@ -62,6 +63,7 @@ export function BuilderPage({ name: editing, navigate, notify }) {
     api.plugin(editing).then(
       (p) => {
         setForm({ name: p.name, description: p.description || '', inputType: p.input_type || 'text', inputHint: p.input_hint || '', code: p.code || '' });
+        setRevision((r) => r + 1);
         setLoading(false);
       },
       (e) => {
@@ -80,6 +82,7 @@ export function BuilderPage({ name: editing, navigate, notify }) {
     file.text().then((text) => {
       const base = file.name.replace(/\.py$/i, '').replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
       setForm((f) => ({ ...f, code: text, name: f.name || base }));
+      setRevision((r) => r + 1);
       setErrors({});
     });
   };
@@ -225,6 +228,7 @@ export function BuilderPage({ name: editing, navigate, notify }) {
           </div>
           <CodeEditor
             value={form.code}
+            revision={revision}
             onChange={set('code')}
             language="python"
             label="Plugin code (Python). Escape then Tab leaves the editor."
