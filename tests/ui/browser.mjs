@@ -82,7 +82,7 @@ const PLUGINS = {
     type: 'text',
     description: 'Never finishes: shows the time limit',
     hint: '',
-    code: ['while True:', '    pass', ''].join('\n'),
+    code: ['import time', '', 'while True:', '    time.sleep(0.5)', ''].join('\n'),
   },
 };
 
@@ -129,11 +129,12 @@ async function startRun(page, { keyboard = false } = {}) {
   const resp = page.waitForResponse((r) => r.url().endsWith('/api/plugins/run'), { timeout: RUN_TIMEOUT });
   if (keyboard) await page.keyboard.press('ControlOrMeta+Enter');
   else await page.locator('[data-testid="run"]').click();
-  return resp;
+  // Wrapped: an async function returning the bare promise would wait for it.
+  return { resp };
 }
 
-async function finishRun(page, respPromise) {
-  const resp = await respPromise;
+async function finishRun(page, started) {
+  const resp = await started.resp;
   if (resp.status() === 503) {
     let detail = '';
     try {
@@ -280,14 +281,14 @@ defineCase('code_view', async ({ page }) => {
 
 defineCase('run_text_keeps_page_responsive', async ({ page }) => {
   if (cfg.doubleUrl) {
-    await fetch(`${cfg.doubleUrl}/_double/config`, { method: 'POST', body: JSON.stringify({ delay: 2 }) });
+    await fetch(`${cfg.doubleUrl}/_double/config`, { method: 'POST', body: JSON.stringify({ delay: 1.5 }) });
   }
   try {
     await go(page, cfg.base, '#/run/echo_text');
     check((await page.locator('[data-testid="input-hint"]').innerText()).includes('Any sentence'), 'hint not shown');
     await page.locator('#run-input').fill('hello from the browser');
     await page.locator('#run-input').focus();
-    const resp = await startRun(page, { keyboard: true });
+    const started = await startRun(page, { keyboard: true });
     // While the model is thinking the page stays live: the timer ticks and the page answers.
     const running = page.locator('[data-testid="running"]');
     await running.waitFor({ timeout: TIMEOUT });
@@ -296,7 +297,7 @@ defineCase('run_text_keeps_page_responsive', async ({ page }) => {
     const t2 = await page.locator('[data-testid="elapsed"]').innerText().catch(() => 'done');
     check(t1 !== t2, 'the elapsed time did not move while the run waited');
     await shot(page, 'runner-running');
-    const result = await finishRun(page, resp);
+    const result = await finishRun(page, started);
     check((await result.getAttribute('data-success')) === 'true', `run failed: ${await result.innerText()}`);
     const out = await page.locator('[data-testid="run-output"]').innerText();
     check(out.includes('got 22 chars'), `output missing: ${out}`);
@@ -382,6 +383,8 @@ defineCase('delete_asks_first', async ({ page }) => {
 
 defineCase('keyboard', async ({ page }) => {
   await go(page, cfg.base, '#/plugins');
+  await page.reload();
+  await page.locator('main h1').waitFor();
   await page.keyboard.press('Tab');
   check((await page.evaluate(() => document.activeElement.textContent)) === 'Skip to content', 'first Tab is not the skip link');
   await page.keyboard.press('Enter');

@@ -88,7 +88,7 @@ class BrowserFlows(unittest.TestCase):
         cls.servers = []
         try:
             url = cls.double.start()
-            common = {"OLLAMA_BASE_URL": url, "MAX_EXECUTION_TIME": "8",
+            common = {"OLLAMA_BASE_URL": url, "MAX_EXECUTION_TIME": "4",
                       "MAX_PLUGIN_BYTES": str(MAX_PLUGIN_BYTES)}
             main = Server(env=common)
             cls.servers.append(main)

@@ -34,7 +34,7 @@ export function navigate(hash) {
 const NAV = [
   ['plugins', 'Plugins'],
   ['builder', 'Builder'],
-  ['history', 'Run history'],
+  ['history', 'History'],
   ['models', 'Models'],
   ['health', 'Health'],
 ];

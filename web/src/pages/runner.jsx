@@ -36,7 +36,7 @@ function Elapsed({ since }) {
 export function RunnerPage({ name }) {
   const plugin = useAsync(() => api.plugin(name), [name]);
   const [text, setText] = useState('');
-  const [jsonText, setJsonText] = useState('{\n  \n}');
+  const [jsonText, setJsonText] = useState(null);
   const [file, setFile] = useState(null);
   const [fileError, setFileError] = useState('');
   const [running, setRunning] = useState(null);
@@ -58,7 +58,10 @@ export function RunnerPage({ name }) {
 
   const p = plugin.data;
   const type = p.input_type || 'text';
-  const jsonErr = type === 'json' ? jsonProblem(jsonText) : '';
+  // A hint that is itself JSON makes a good first input; else an empty object.
+  const firstJson = p.input_hint && !jsonProblem(p.input_hint) ? p.input_hint : '{\n  \n}';
+  const json = jsonText ?? firstJson;
+  const jsonErr = type === 'json' ? jsonProblem(json) : '';
   const canRun = !running && (type !== 'json' || !jsonErr) && (type !== 'file' || file);
 
   const run = async () => {
@@ -67,7 +70,7 @@ export function RunnerPage({ name }) {
     setError(null);
     setResult(null);
     try {
-      if (type === 'json') input = jsonText;
+      if (type === 'json') input = json;
       if (type === 'file') input = await readAsDataUrl(file);
     } catch (e) {
       setFileError(e.message);
@@ -145,7 +148,7 @@ export function RunnerPage({ name }) {
               Input (JSON)
             </span>
             <CodeEditor
-              value={jsonText}
+              value={json}
               onChange={setJsonText}
               language="json"
               label="Input (JSON)"
