@@ -51,9 +51,11 @@ def run_unit(build):
             env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
             t0 = time.monotonic()
             p = subprocess.run([path], cwd=ROOT, env=env, capture_output=True, text=True)
-            ok = bad = 0
+            ok = bad = skipped = 0
             for line in p.stdout.splitlines():
-                if line.startswith("ok "):
+                if "# SKIP" in line and line.startswith(("ok ", "not ok ")):
+                    skipped += 1  # cmocka writes a skip() as "not ok N # SKIP"
+                elif line.startswith("ok "):
                     ok += 1
                 elif line.startswith("not ok "):
                     bad += 1
@@ -64,6 +66,7 @@ def run_unit(build):
             if bad:
                 sys.stdout.write(p.stdout + p.stderr)
             totals["passed"] += ok
+            totals["skipped"] += skipped
             totals["failed"] += bad
             say(f"unit {name}: {ok} passed, {bad} failed ({time.monotonic() - t0:.1f}s)")
 

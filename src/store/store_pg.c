@@ -713,6 +713,12 @@ int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t err
     pg_conn *c;
     int rc = pg_acquire(s, &c, err, errlen);
     if (rc == 0) {
+        /* Text outside the database's character set would be refused
+         * (WF_EINVAL) on upload: say why early. */
+        const char *enc = PQparameterStatus(c->conn, "server_encoding");
+        if (enc && strcmp(enc, "UTF8") != 0 && strcmp(enc, "SQL_ASCII") != 0)
+            wf_log_warn("store: the PostgreSQL database's encoding is %s; create it with "
+                        "ENCODING 'UTF8' so every plugin and run can be stored", enc);
         rc = pg_migrate(c, err, errlen);
         pg_release(s, c);
     }

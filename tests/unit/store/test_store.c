@@ -648,6 +648,49 @@ static void test_reopen_migration(void **state)
     *state = open_store();
 }
 
+static void *open_worker(void *arg)
+{
+    wf_store **out = arg;
+    char err[256];
+    return wf_store_open(&cfg, out, err, sizeof err) == 0 ? NULL : (void *)1;
+}
+
+/* Servers starting together on an empty database: each migration runs
+ * once, and every one of them opens. */
+static void test_concurrent_open(void **state)
+{
+    wf_store_close(*state);
+    *state = NULL;
+    if (be->kind == WF_DB_SQLITE) {
+        size_t len = strlen(sqlite_path);
+        snprintf(sqlite_path + len, sizeof sqlite_path - len, "-fresh");
+    } else {
+        raw_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+    }
+    enum { OPENERS = 4 };
+    pthread_t t[OPENERS];
+    wf_store *st[OPENERS] = {0};
+    for (int i = 0; i < OPENERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, open_worker, &st[i]), 0);
+    int failed = 0;
+    for (int i = 0; i < OPENERS; i++) {
+        void *res;
+        pthread_join(t[i], &res);
+        failed += res != NULL;
+    }
+    assert_int_equal(failed, 0);
+    int64_t versions = raw_int("SELECT COUNT(*) FROM schema_version");
+    assert_int_equal(raw_int("SELECT MAX(version) FROM schema_version"), versions);
+    assert_int_equal(raw_int("SELECT COUNT(*) FROM store_revision"), 1);
+    assert_int_equal(put(st[0], "first", "x", "", NULL), 0);
+    wf_plugin got;
+    assert_int_equal(wf_store_plugin_get(st[OPENERS - 1], "first", &got), 0);
+    wf_plugin_clear(&got);
+    for (int i = 1; i < OPENERS; i++)
+        wf_store_close(st[i]);
+    *state = st[0];
+}
+
 static void test_failed_transaction(void **state)
 {
     wf_store *st = *state;
@@ -1031,6 +1074,7 @@ static const struct CMUnitTest store_tests[] = {
     STORE_TEST(test_big_code),
     STORE_TEST(test_concurrent_puts),
     STORE_TEST(test_reopen_migration),
+    STORE_TEST(test_concurrent_open),
     STORE_TEST(test_failed_transaction),
     STORE_TEST(test_crash_leaves_nothing_half_written),
 };
