@@ -196,6 +196,24 @@ async function noHorizontalScroll(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
 }
 
+// Every page any case opens is watched for script errors and for requests
+// that leave our servers (the UI must work with no other network).
+const errors = [];
+const foreign = new Set();
+const ours = [cfg.base, cfg.tokenBase].filter(Boolean).map((u) => new URL(u).origin);
+
+async function openPage(browser, viewport, extra = {}) {
+  const ctx = await browser.newContext({ viewport, ...extra });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!/^(data|blob):/.test(u) && !ours.includes(new URL(u).origin)) foreign.add(u);
+  });
+  return page;
+}
+
 const cases = [];
 const defineCase = (name, fn) => cases.push([name, fn]);
 
@@ -405,8 +423,7 @@ defineCase('contrast', async ({ page }) => {
 });
 
 defineCase('phone_width', async ({ browser }) => {
-  const ctx = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
-  const page = await ctx.newPage();
+  const page = await openPage(browser, { width: 375, height: 740 }, { isMobile: true, hasTouch: true });
   try {
     for (const [hash, name] of [['#/plugins', 'phone-plugins'], ['#/builder', 'phone-builder'], ['#/run/sum_json', 'phone-runner'], ['#/models', 'phone-models']]) {
       await go(page, cfg.base, hash);
@@ -415,14 +432,13 @@ defineCase('phone_width', async ({ browser }) => {
       check(await noHorizontalScroll(page), `${hash} scrolls sideways at 375 px`);
     }
   } finally {
-    await ctx.close();
+    await page.context().close();
   }
 });
 
 defineCase('api_token_prompt', async ({ browser }) => {
   if (!cfg.tokenBase) throw new Skip('no server with API_TOKEN given');
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await ctx.newPage();
+  const page = await openPage(browser, { width: 1280, height: 860 });
   try {
     await go(page, cfg.tokenBase, '#/builder');
     await page.locator('#plugin-name').fill('needs_token');
@@ -447,7 +463,7 @@ defineCase('api_token_prompt', async ({ browser }) => {
     await page.locator('[data-testid="deploy"]').click();
     await page.locator('[data-testid="deploy-ok"]').waitFor({ timeout: TIMEOUT });
   } finally {
-    await ctx.close();
+    await page.context().close();
   }
 });
 
@@ -467,12 +483,9 @@ async function main() {
       '--disable-sync',
     ],
   });
-  const errors = [];
   try {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const page = await openPage(browser, { width: 1280, height: 860 });
+
     for (const [name, fn] of cases) {
       if (cfg.only && !cfg.only.includes(name)) continue;
       try {
@@ -488,6 +501,7 @@ async function main() {
       }
     }
     emit({ case: 'no_page_errors', status: errors.length ? 'fail' : 'pass', detail: errors.join('\n') });
+    emit({ case: 'no_foreign_requests', status: foreign.size ? 'fail' : 'pass', detail: [...foreign].join('\n') });
   } finally {
     await browser.close();
   }

@@ -42,6 +42,7 @@ CASES = [
     "phone_width",
     "api_token_prompt",
     "no_page_errors",
+    "no_foreign_requests",
 ]
 
 
@@ -132,6 +133,7 @@ class BrowserFlows(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls._stop()
+        print(f"\nUI screenshots: {cls.out}", flush=True)
         super().tearDownClass()
 
     def test_harness(self):

@@ -62,13 +62,13 @@ export function HistoryPage({ plugin, navigate }) {
                 <th scope="row" data-label="Plugin">
                   <a href={`#/run/${encodeURIComponent(r.plugin)}`}>{r.plugin}</a>
                 </th>
-                <td data-label="Outcome">
+                <td data-label="Outcome" class="c-inline">
                   <Outcome run={r} />
                 </td>
-                <td data-label="Duration" class="num">
+                <td data-label="Duration" class="num c-inline">
                   {fmtMs(r.duration_ms)}
                 </td>
-                <td data-label="AI calls" class="num">
+                <td data-label="AI calls" class="num c-inline">
                   {r.ai_calls ?? '—'}
                 </td>
                 <td class="row-actions">

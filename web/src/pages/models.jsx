@@ -37,15 +37,15 @@ export function ModelsPage() {
                   <code>{m.name}</code>
                   {m.description && <div class="muted small">{m.description}</div>}
                 </th>
-                <td data-label="Type">{m.type || '—'}</td>
-                <td data-label="Available">
+                <td data-label="Type" class="c-inline">{m.type || '—'}</td>
+                <td data-label="Available" class="c-inline">
                   {m.available ? <span class="badge badge-ok">Available</span> : <span class="badge badge-bad">Unavailable</span>}
                   {m.allowed === false && <span class="badge">Not allowed</span>}
                 </td>
-                <td data-label="Family">{m.family || '—'}</td>
-                <td data-label="Parameters">{m.parameter_size || '—'}</td>
-                <td data-label="Quantization">{m.quantization || '—'}</td>
-                <td data-label="Size" class="num">
+                <td data-label="Family" class="c-inline">{m.family || '—'}</td>
+                <td data-label="Parameters" class="c-inline">{m.parameter_size || '—'}</td>
+                <td data-label="Quantization" class="c-inline">{m.quantization || '—'}</td>
+                <td data-label="Size" class="num c-inline">
                   {m.size_bytes ? fmtBytes(m.size_bytes) : '—'}
                 </td>
               </tr>

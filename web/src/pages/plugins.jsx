@@ -71,13 +71,13 @@ export function PluginsPage({ notify }) {
                 <td data-label="Description" class="desc">
                   {p.description || <span class="muted">—</span>}
                 </td>
-                <td data-label="Input">
+                <td data-label="Input" class="c-inline">
                   <span class={`badge badge-type`}>{p.input_type || 'text'}</span>
                 </td>
-                <td data-label="AI calls" class="num">
+                <td data-label="AI calls" class="num c-inline">
                   {p.calls ?? '—'}
                 </td>
-                <td data-label="Updated">
+                <td data-label="Updated" class="c-inline">
                   <time datetime={p.updated_at || p.created_at} title={fmtTime(p.updated_at || p.created_at)}>
                     {fmtAgo(p.updated_at || p.created_at)}
                   </time>
