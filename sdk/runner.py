@@ -13,6 +13,51 @@
 import sys
 
 
+def _make_codec():
+    """JSON through CPython's C accelerator directly: importing the json
+    package pulls in re, enum and more, which would double the cost of
+    starting a run."""
+    import _json
+
+    class _Ctx:
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        memo = {}
+
+        def parse_constant(name):
+            raise ValueError("JSON constant " + name)
+
+    scan = _json.make_scanner(_Ctx)
+
+    def default(o):
+        raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+    encoder = _json.make_encoder({}, default, _json.encode_basestring, None, ":", ",",
+                                 False, False, False)
+
+    def loads(text):
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:
+            raise ValueError("invalid JSON") from None
+        finally:
+            _Ctx.memo.clear()
+        if end != len(text):
+            raise ValueError("extra data after JSON")
+        return value
+
+    def dumps(value):
+        return "".join(encoder(value, 0))
+
+    return loads, dumps
+
+
+_loads, _dumps = _make_codec()
+
+
 class _Bridge:
     def __init__(self, fd, max_frame):
         self.fd = fd
@@ -30,15 +75,12 @@ class _Bridge:
         return b"".join(chunks)
 
     def recv(self):
-        import json
         n = int.from_bytes(self._read_exact(4), "little")
-        return json.loads(self._read_exact(n).decode("utf-8"))
+        return _loads(self._read_exact(n).decode("utf-8"))
 
     def send(self, obj):
-        import json
         import os
-        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False).encode("utf-8")
+        data = _dumps(obj).encode("utf-8")
         if len(data) > self.max_frame:
             raise ValueError("message too large for the bridge")
         buf = memoryview(len(data).to_bytes(4, "little") + data)
@@ -68,9 +110,8 @@ def _make_bridge_module(chan, text):
         return text
 
     def set_result(value):
-        import json
         try:
-            data = json.dumps(value, ensure_ascii=False, allow_nan=False)
+            data = _dumps(value)
             size = len(data.encode("utf-8"))
         except (TypeError, ValueError, RecursionError):
             return False
@@ -99,13 +140,14 @@ class _Guard:
         return None
 
 
+_sources = {}
+
+
 def _load_module(name, filename, source):
-    import linecache
     mod = type(sys)(name)
     mod.__file__ = filename
     mod.__builtins__ = __builtins__
-    linecache.cache[filename] = (len(source), None,
-                                 source.splitlines(True), filename)
+    _sources[filename] = source
     sys.modules[name] = mod
     exec(compile(source, filename, "exec", dont_inherit=True), mod.__dict__)
     return mod
@@ -117,7 +159,12 @@ def _clean(text):
 
 def _format_error(exc):
     """The traceback as Python prints it, without the runner's own frames."""
+    import linecache
     import traceback
+    # Sources are registered only now: linecache is costly to import.
+    for filename, source in _sources.items():
+        linecache.cache[filename] = (len(source), None,
+                                     source.splitlines(True), filename)
     mine = _format_error.__code__.co_filename
     top = traceback.TracebackException(type(exc), exc, exc.__traceback__)
     todo, seen = [top], set()

@@ -1,15 +1,12 @@
-/* pool.c - the supervisor's thread pool: grows on demand, shrinks when
- * idle, drains its queue before it is freed. */
+/* pool.c - the supervisor's thread pool: grows on demand up to its cap,
+ * drains its queue before it is freed. */
 #include "runs/pool.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "common/wf_error.h"
 
-#define POOL_IDLE_S 5
 #define POOL_STACK (512 * 1024)
 
 typedef struct job {
@@ -34,15 +31,14 @@ static void *worker(void *arg)
     wf_pool *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
+        /* Threads never end while the pool lives: a sandbox is started
+         * by one of them, and the kernel's parent-death signal is tied to
+         * the thread that started it, so an exiting thread would take its
+         * sandboxes with it. */
         while (p->head == NULL && !p->closing) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += POOL_IDLE_S;
             p->idle++;
-            int rc = pthread_cond_timedwait(&p->work, &p->mu, &ts);
+            pthread_cond_wait(&p->work, &p->mu);
             p->idle--;
-            if (rc == ETIMEDOUT && p->head == NULL)
-                goto out;
         }
         if (p->head == NULL)
             break;
@@ -55,7 +51,6 @@ static void *worker(void *arg)
         free(j);
         pthread_mutex_lock(&p->mu);
     }
-out:
     p->threads--;
     pthread_cond_broadcast(&p->gone);
     pthread_mutex_unlock(&p->mu);

@@ -1,9 +1,9 @@
 /* pool.h - a small thread pool for the supervisor's blocking work: starting
  * sandboxes, AI calls (libcurl, blocking), recording finished runs.
  *
- * Threads are started on demand up to max_threads and end after a few
- * idle seconds, so an idle server holds none. Jobs run in submission
- * order as threads become free. */
+ * Threads are started on demand up to max_threads and live as long as the
+ * pool (sandboxes die with the thread that started them, see pool.c).
+ * Jobs run in submission order as threads become free. */
 #ifndef WF_RUNS_POOL_H
 #define WF_RUNS_POOL_H
 

@@ -53,6 +53,13 @@ class CliCommand(CliRunsCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("cannot open", p.stderr)
 
+    def test_long_run_outlives_idle_workers(self):
+        # A sandbox must not die with the worker thread that started it.
+        res = self.run_plugin("import time\ntime.sleep(7)\nprint('awake')\n",
+                              env={"MAX_EXECUTION_TIME": "20"})
+        self.assertTrue(res["success"], res)
+        self.assertEqual(res["output"], "awake\n")
+
     def test_input_file(self):
         with tempfile.TemporaryDirectory() as d:
             plugin = os.path.join(d, "echo.py")
