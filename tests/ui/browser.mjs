@@ -297,6 +297,26 @@ defineCase('code_view', async ({ page }) => {
   await shot(page, 'code-view');
 });
 
+defineCase('edit_and_redeploy', async ({ page }) => {
+  await go(page, cfg.base, '#/plugins');
+  await page.getByRole('link', { name: 'Edit sum_json' }).click();
+  await page.locator('[data-testid="code-editor"] .cm-content').waitFor({ timeout: TIMEOUT });
+  check((await page.locator('#plugin-name').inputValue()) === 'sum_json', 'the Builder did not load the name');
+  check((await page.locator('#plugin-hint').inputValue()) === PLUGINS.sum_json.hint, 'the Builder did not load the hint');
+  check(await page.locator('.segmented input[value="json"]').isChecked(), 'the Builder did not load the input type');
+  const code = await page.locator('[data-testid="code-editor"] .cm-content').innerText();
+  check(code.includes('sum(data["numbers"])'), 'the Builder did not load the code');
+  await page.locator('#plugin-description').fill('Adds the numbers of a JSON list, again');
+  await page.locator('[data-testid="deploy"]').click();
+  const ok = page.locator('[data-testid="deploy-ok"]');
+  await ok.waitFor({ timeout: TIMEOUT });
+  check((await ok.innerText()).includes('version 2'), `not a second version: ${await ok.innerText()}`);
+  await go(page, cfg.base, '#/plugins');
+  const row = page.locator('tr[data-plugin="sum_json"]');
+  await row.waitFor({ timeout: TIMEOUT });
+  check((await row.innerText()).includes('again'), 'the list does not show the new description');
+});
+
 defineCase('run_text_keeps_page_responsive', async ({ page }) => {
   if (cfg.doubleUrl) {
     await fetch(`${cfg.doubleUrl}/_double/config`, { method: 'POST', body: JSON.stringify({ delay: 1.5 }) });

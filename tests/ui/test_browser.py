@@ -31,6 +31,7 @@ CASES = [
     "too_large_shown_at_code",
     "deploy_json_and_file_plugins_by_upload",
     "code_view",
+    "edit_and_redeploy",
     "run_text_keeps_page_responsive",
     "run_json_validates",
     "run_file_sends_data_url",
