@@ -41,8 +41,15 @@ $(WF_ENGINE_IMAGE): $(PYWASM_STAMP)
 	@mkdir -p $(dir $@)
 	cp "$$(cat $(PYWASM_STAMP))/stdlib.tar" $@.tmp && mv $@.tmp $@
 
+# WASM_PYTHON_PATH / WASM_PYTHON_DIR: the server runs this to get an engine
+# for another WASI build of Python (translated and linked on first use).
+$(BUILD)/wf-engine-for: scripts/wasm/engine-for.sh $(ENGINE_OBJ) $(LIBWFWASI)
+	sed -e 's|@ROOT@|$(CURDIR)|g' -e 's|@BUILD@|$(abspath $(BUILD))|g' \
+	    -e 's|@CC@|$(CC)|g' -e 's|@SANFLAGS@|$(SANFLAGS)|g' $< > $@.tmp
+	chmod +x $@.tmp && mv $@.tmp $@
+
 .PHONY: wasm-engine bench-wasm
-wasm-engine: $(WF_ENGINE) $(WF_ENGINE_IMAGE)
+wasm-engine: $(WF_ENGINE) $(WF_ENGINE_IMAGE) $(BUILD)/wf-engine-for
 all: wasm-engine
 test: wasm-engine
 

@@ -127,15 +127,13 @@ static void set_limit(int res, rlim_t soft, rlim_t hard, const char *what)
 
 /* Everything a child does before it returns into Python. fds: bridge,
  * stdout, stderr (the status pipe stays with the zygote). */
-static void child_setup(const struct wf_zygote_req *req, const int *fds, int report_fd)
+static void child_setup(const struct wf_zygote_req *req, const int *fds, int report_fd,
+                        pid_t zygote)
 {
-    pid_t zygote = getppid();
     sigset_t none;
     sigemptyset(&none);
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != zygote)
-        _exit(126);
 
     /* The run's descriptors at fixed numbers, and nothing else: 0 and 1 are
      * /dev/null already (the engine made them so), stderr joins them. */
@@ -184,6 +182,12 @@ static void child_setup(const struct wf_zygote_req *req, const int *fds, int rep
         if (setresuid(NOBODY, NOBODY, NOBODY) < 0)
             child_report("setresuid");
     }
+    /* After the credentials change, which clears it: a run does not
+     * outlive its zygote (whose status pipe is the only word of its end). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        child_report("PR_SET_PDEATHSIG");
+    if (getppid() != zygote)
+        _exit(126);
     set_limit(RLIMIT_NPROC, 0, 0, "RLIMIT_NPROC");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_report("PR_SET_NO_NEW_PRIVS");
@@ -296,11 +300,12 @@ static int serve_one(void)
         send_reply(z.control_fd, 0, 0, -1, "pipe failed");
         return 0;
     }
+    pid_t zygote = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         z.is_child = 1;
         close(rp[0]);
-        child_setup(&req, fds, rp[1]);
+        child_setup(&req, fds, rp[1], zygote);
         return 1;
     }
     close(rp[1]);

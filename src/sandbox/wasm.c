@@ -390,8 +390,74 @@ static const wf_sandbox_ops wasm_ops = {
     .free = wasm_free,
 };
 
+/* Runs `wf-engine-for PATH DIR` (beside the server) for WASM_PYTHON_PATH /
+ * WASM_PYTHON_DIR and puts the folder it prints in dir; on failure, its last
+ * line (what is wrong) in err. The first use compiles: minutes. */
+static int engine_for(const char *tool, const wf_config *cfg, char *dir, size_t dirlen,
+                      char *err, size_t errlen)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        wf_errorf(err, errlen, "pipe: %s", strerror(errno));
+        return WF_EIO;
+    }
+    char *const argv[] = {(char *)tool,
+                          cfg->wasm_python_path ? cfg->wasm_python_path : "-",
+                          cfg->wasm_python_dir ? cfg->wasm_python_dir : "-", NULL};
+    wf_log_info("wasm sandbox: preparing the engine for WASM_PYTHON_PATH=%s WASM_PYTHON_DIR=%s",
+                argv[1], argv[2]);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+            _exit(127);
+        execv(tool, argv);
+        _exit(127);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        wf_errorf(err, errlen, "fork: %s", strerror(errno));
+        return WF_EIO;
+    }
+    /* Keep the output's last two lines: the folder, or what went wrong. */
+    char buf[4096], last[PATH_MAX] = "", line[PATH_MAX];
+    size_t ll = 0;
+    ssize_t n;
+    while ((n = read(p[0], buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n') {
+                line[ll] = '\0';
+                if (ll)
+                    snprintf(last, sizeof last, "%s", line);
+                ll = 0;
+            } else if (ll + 1 < sizeof line) {
+                line[ll++] = buf[i];
+            }
+        }
+    }
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && access(tool, X_OK) < 0)
+            wf_errorf(err, errlen, "%s is missing: build it with `make wasm-engine`", tool);
+        else
+            wf_errorf(err, errlen, "%s", last[0] ? last : "preparing the engine failed");
+        return WF_EUNAVAIL;
+    }
+    snprintf(dir, dirlen, "%s", last);
+    return 0;
+}
+
 /* The engine and its library image sit beside the server's binary
- * (build/wf-engine, build/engine/stdlib.tar); WF_ENGINE_DIR overrides. */
+ * (build/wf-engine, build/engine/stdlib.tar); WF_ENGINE_DIR overrides, and
+ * WASM_PYTHON_PATH / WASM_PYTHON_DIR select another build of Python. */
 static int find_engine(wasm_sb *sb, char *err, size_t errlen)
 {
     char dir[PATH_MAX];
@@ -408,6 +474,13 @@ static int find_engine(wasm_sb *sb, char *err, size_t errlen)
         char *slash = strrchr(dir, '/');
         if (slash)
             *slash = '\0';
+    }
+    if (sb->cfg->wasm_python_path || sb->cfg->wasm_python_dir) {
+        char tool[PATH_MAX + 16];
+        snprintf(tool, sizeof tool, "%s/wf-engine-for", dir);
+        int rc = engine_for(tool, sb->cfg, dir, sizeof dir, err, errlen);
+        if (rc < 0)
+            return rc;
     }
     int a = snprintf(sb->engine, sizeof sb->engine, "%s/wf-engine", dir);
     int b = snprintf(sb->image, sizeof sb->image, "%s/engine/stdlib.tar", dir);
