@@ -168,6 +168,16 @@ static int pg_conn_stale(PGconn *conn)
     return p.fd < 0 || poll(&p, 1, 0) != 0;
 }
 
+/* Returns a connection to the pool (connected or not) and wakes a waiter. */
+static void pg_put_back(pg_store *s, pg_conn *c)
+{
+    pthread_mutex_lock(&s->lock);
+    c->next = s->idle;
+    s->idle = c;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->lock);
+}
+
 /* Takes a pooled connection that is connected (or WF_EUNAVAIL). */
 static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
 {
@@ -243,12 +253,7 @@ static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
             wf_log_info("store: PostgreSQL is reachable again");
     }
     if (rc != 0) {
-        /* back to the pool, to be reconnected by a later call */
-        pthread_mutex_lock(&s->lock);
-        c->next = s->idle;
-        s->idle = c;
-        pthread_cond_signal(&s->freed);
-        pthread_mutex_unlock(&s->lock);
+        pg_put_back(s, c);  /* a later call reconnects it */
         return rc;
     }
     *out = c;
@@ -260,11 +265,7 @@ static void pg_release(pg_store *s, pg_conn *c)
     /* A call that failed inside its transaction leaves it open or aborted. */
     if (PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         PQclear(PQexec(c->conn, "ROLLBACK"));
-    pthread_mutex_lock(&s->lock);
-    c->next = s->idle;
-    s->idle = c;
-    pthread_cond_signal(&s->freed);
-    pthread_mutex_unlock(&s->lock);
+    pg_put_back(s, c);
 }
 
 /* A failed result to our error codes. A lost connection is WF_EUNAVAIL. */
@@ -304,9 +305,9 @@ static int pg_command(pg_conn *c, const char *sql)
 static int pg_run(pg_conn *c, int id, int n, const char *const *params, PGresult **res)
 {
     *res = NULL;
+    char name[16];
+    snprintf(name, sizeof name, "wf%d", id);
     if (!(c->prepared & (1u << id))) {
-        char name[16];
-        snprintf(name, sizeof name, "wf%d", id);
         c->sent++;
         PGresult *r = PQprepare(c->conn, name, pg_sql[id], 0, NULL);
         int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_error(c, r);
@@ -315,8 +316,6 @@ static int pg_run(pg_conn *c, int id, int n, const char *const *params, PGresult
             return rc;
         c->prepared |= 1u << id;
     }
-    char name[16];
-    snprintf(name, sizeof name, "wf%d", id);
     c->sent++;
     PGresult *r = PQexecPrepared(c->conn, name, n, params, NULL, NULL, 0);
     int st = PQresultStatus(r);
@@ -330,9 +329,10 @@ static int pg_run(pg_conn *c, int id, int n, const char *const *params, PGresult
 }
 
 /* Runs op on a pooled connection. When the connection turns out dead on the
- * call's first statement, nothing reached the server: the call is made once
- * more on a fresh connection, so a restart of PostgreSQL between two calls
- * costs no error. */
+ * call's first statement, the call is made once more on a fresh connection,
+ * so a restart of PostgreSQL between two calls costs no error. That is safe:
+ * reads change nothing, multi-statement writes start with BEGIN, and the one
+ * single-statement write (a run record) carries its own id (op_run_put). */
 static int pg_call(pg_store *s, pg_op_fn op, void *arg)
 {
     for (int attempt = 0;; attempt++) {
@@ -441,7 +441,7 @@ static void pg_close(wf_store *st)
     free(s);
 }
 
-static int op_ping(pg_conn *c, void *arg)
+static int op_revision(pg_conn *c, void *arg)
 {
     int64_t *rev = arg;
     PGresult *r;
@@ -458,7 +458,7 @@ static int op_ping(pg_conn *c, void *arg)
 
 static int pg_plugins_revision(wf_store *st, int64_t *rev)
 {
-    return pg_call((pg_store *)st, op_ping, rev);
+    return pg_call((pg_store *)st, op_revision, rev);
 }
 
 static int pg_ping(wf_store *st)
