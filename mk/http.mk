@@ -28,3 +28,6 @@ fuzz-http: $(HTTP_FUZZ_DIR)/fuzz_http_body
 	@printf '\x05http://a.example, http://b.example\nhttp://b.example\nBearer http://a.example' > $(HTTP_FUZZ_DIR)/corpus-http/cors
 	$(HTTP_FUZZ_DIR)/fuzz_http_body -max_total_time=$(HTTP_FUZZ_SECONDS) -max_len=65536 \
 	    -rss_limit_mb=2048 $(HTTP_FUZZ_DIR)/corpus-http
+
+# The plugin list is kept gzip-compressed for clients that accept it.
+LDLIBS += -lz

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ static void log_request(struct wf_req *rq, int status)
 {
     char st[8], ms[32];
     snprintf(st, sizeof st, "%d", status);
-    snprintf(ms, sizeof ms, "%.3f", elapsed_ms(&rq->t0));
+    long long us = (long long)(elapsed_ms(&rq->t0) * 1000.0);
+    snprintf(ms, sizeof ms, "%lld.%03lld", us / 1000, us % 1000);
     /* The path only: MHD hands us the query separately, and query strings
      * are where secrets end up. */
     wf_log_kv(status >= 500 ? WF_LOG_WARN : WF_LOG_INFO, "request", "method", rq->method, "path",
@@ -649,6 +651,10 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned threads = cfg->http_threads > 0 ? (unsigned)cfg->http_threads : 1;
+    /* sendfile cannot be told MSG_NOSIGNAL: libmicrohttpd uses it only when
+     * the process ignores SIGPIPE, as the server's main does. */
+    struct sigaction pipe_action;
+    srv->sendfile_ok = sigaction(SIGPIPE, NULL, &pipe_action) == 0 && pipe_action.sa_handler == SIG_IGN;
     errno = 0;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
@@ -657,8 +663,12 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        /* Headers and query arguments live in this pool: 64 kB takes long
+         * query strings; libmicrohttpd clears it per request, so it is
+         * not made larger. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_SIGPIPE_HANDLED_BY_APP, srv->sendfile_ok,
         MHD_OPTION_END);
     int saved = errno;
     freeaddrinfo(ai);

@@ -146,3 +146,45 @@ const char *wf_cors_allow_origin(const char *cfg, const char *origin)
     }
     return NULL;
 }
+
+/* Is the q-value at s (after "q=") zero: "0", "0.", "0.0", "0.00", "0.000"? */
+static int qvalue_zero(const char *s)
+{
+    if (*s != '0')
+        return 0;
+    s++;
+    if (*s == '.') {
+        s++;
+        s += strspn(s, "0");
+    }
+    return *s == '\0' || *s == ',' || *s == ' ' || *s == ';';
+}
+
+int wf_accepts_gzip(const char *ae)
+{
+    if (ae == NULL)
+        return 0;
+    const char *p = ae;
+    while (*p) {
+        /* one coding: token [; q=value] */
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *tok = p;
+        p += strcspn(p, " ;,");
+        size_t tlen = (size_t)(p - tok);
+        int zero = 0;
+        while (*p == ' ')
+            p++;
+        while (*p == ';') {
+            p++;
+            while (*p == ' ')
+                p++;
+            if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+                zero = qvalue_zero(p + 2);
+            p += strcspn(p, ";,");
+        }
+        if (tlen == 4 && strncasecmp(tok, "gzip", 4) == 0)
+            return !zero;
+    }
+    return 0;
+}

@@ -36,4 +36,8 @@ int wf_auth_ok(const char *authorization, const char *token);
  * comma list; NULL when the origin is not allowed or absent. */
 const char *wf_cors_allow_origin(const char *cors_origins, const char *origin);
 
+/* Does an Accept-Encoding header value allow gzip? A "gzip" coding with
+ * q=0 refuses it; "*" is not taken as gzip. */
+int wf_accepts_gzip(const char *accept_encoding);
+
 #endif

@@ -1,6 +1,7 @@
 /* fuzz_http_body.c - libFuzzer target for what the HTTP layer parses from
  * untrusted requests: multipart, urlencoded and JSON bodies, Content-Type
- * headers, plugin names, query integers, UTF-8, CORS and auth decisions.
+ * and Accept-Encoding headers, plugin names, query integers, UTF-8, CORS
+ * and auth decisions.
  *
  * Input layout: byte 0 picks the parser; for multipart the boundary runs
  * up to the first '\n', the body follows. Beyond "no crash, no leak, no
@@ -110,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char boundary[WF_BOUNDARY_MAX + 1];
         if (wf_body_kind_parse(s, &kind, boundary, sizeof boundary) == 0 && kind == WF_BODY_MULTIPART)
             assert(strlen(boundary) >= 1 && strlen(boundary) <= WF_BOUNDARY_MAX);
+        (void)wf_accepts_gzip(s);
         long v;
         if (wf_parse_int(s, 0, 1000, &v) == 0)
             assert(v >= 0 && v <= 1000);

@@ -134,6 +134,24 @@ static void test_run_ids(void **state)
     assert_false(wf_run_id_valid("a b", 3));
 }
 
+static void test_accept_encoding(void **state)
+{
+    (void)state;
+    assert_true(wf_accepts_gzip("gzip"));
+    assert_true(wf_accepts_gzip("gzip, deflate, br"));
+    assert_true(wf_accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+    assert_true(wf_accepts_gzip("deflate,gzip"));
+    assert_false(wf_accepts_gzip(NULL));
+    assert_false(wf_accepts_gzip(""));
+    assert_false(wf_accepts_gzip("identity"));
+    assert_false(wf_accepts_gzip("*"));
+    assert_false(wf_accepts_gzip("gzip;q=0"));
+    assert_false(wf_accepts_gzip("gzip; q=0.000, br"));
+    assert_false(wf_accepts_gzip("x-gzip"));
+    assert_false(wf_accepts_gzip("gzipx"));
+    assert_true(wf_accepts_gzip("gzip;q=0.01"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_run_ids),
+        cmocka_unit_test(test_accept_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
