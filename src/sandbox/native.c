@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -49,6 +50,63 @@ struct wf_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 };
 
+#ifndef WF_NATIVE_COPY_MM
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan keeps shadow state per stack; a child running on a borrowed stack
+ * in our memory would leave it wrong. Sanitizer builds copy the memory. */
+#define WF_NATIVE_COPY_MM 1
+#else
+#define WF_NATIVE_COPY_MM 0
+#endif
+#endif
+
+#if !WF_NATIVE_COPY_MM
+typedef struct child_args {
+    const wf_native_plan *plan;
+    const wf_native_spawn *sp;
+} child_args;
+
+static int child_entry(void *arg)
+{
+    child_args *a = arg;
+    wf_native_child(a->plan, a->sp);
+}
+#endif
+
+/* Start the child. By default it shares our memory until it execs
+ * (CLONE_VM | CLONE_VFORK, as posix_spawn does): copying the page tables of
+ * a server with hundreds of threads, many times a second, would hold its
+ * memory map lock and stall every other thread. The child only makes
+ * system calls on its own stack before exec, and we wait meanwhile. */
+static long clone_child(native *nb, const wf_native_spawn *sp, int *pidfd)
+{
+#if WF_NATIVE_COPY_MM
+    struct wf_clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = nb->plan.ns_flags | CLONE_PIDFD;
+    ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+    ca.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0)
+        wf_native_child(&nb->plan, sp);
+    return pid;
+#else
+    enum { STACK = 256 * 1024 };
+    char *stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED)
+        return -1;
+    child_args a = {&nb->plan, sp};
+    int pid = clone(child_entry, stack + STACK,
+                    (int)nb->plan.ns_flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
+                    pidfd);
+    int saved = errno;
+    munmap(stack, STACK);
+    errno = saved;
+    return pid;
+#endif
+}
+
 static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *lim,
                       wf_sandbox_proc *out, char *err, size_t errlen)
 {
@@ -73,14 +131,7 @@ static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *li
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    struct wf_clone_args ca;
-    memset(&ca, 0, sizeof ca);
-    ca.flags = nb->plan.ns_flags | CLONE_PIDFD;
-    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-    ca.exit_signal = SIGCHLD;
-    long pid = syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid == 0)
-        wf_native_child(&nb->plan, &sp);
+    long pid = clone_child(nb, &sp, &pidfd);
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     wf_sandbox_fd_close(&sv[1]);
