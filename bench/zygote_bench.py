@@ -113,12 +113,25 @@ def start_server(sandbox, double_url, extra=None):
     return s
 
 
+def cpu_s(pid):
+    """CPU seconds of a process and of its reaped children."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            st = f.read()
+    except OSError:
+        return 0.0
+    f = st[st.rindex(")") + 2:].split()
+    return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def sequential(server, n):
     r = server.upload("bench_trivial", TRIVIAL)
     assert r.status == 200, r
     for _ in range(20):  # warm-up
         server.run("bench_trivial", "")
     lat = []
+    procs = [server.proc.pid] + engine_zygotes(server.proc.pid)
+    c0 = sum(cpu_s(p) for p in procs)
     t0 = time.perf_counter()
     for _ in range(n):
         t = time.perf_counter()
@@ -126,7 +139,8 @@ def sequential(server, n):
         lat.append((time.perf_counter() - t) * 1000)
         assert r.status == 200 and r.json["success"], r
     wall = time.perf_counter() - t0
-    return pct(lat, 50), pct(lat, 99), n / wall
+    cpu_ms = (sum(cpu_s(p) for p in procs) - c0) * 1000 / n
+    return pct(lat, 50), pct(lat, 99), n / wall, cpu_ms
 
 
 def bare_python(n):
@@ -189,10 +203,11 @@ def main():
         for sandbox in ("wasm", "native"):
             s = start_server(sandbox, url)
             try:
-                p50, p99, rps = sequential(s, args.runs)
-                figures[sandbox] = (p50, p99, rps)
+                p50, p99, rps, cpu_ms = sequential(s, args.runs)
+                figures[sandbox] = (p50, p99, rps, cpu_ms)
                 say(f"{sandbox:6s} trivial run over HTTP: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-                    f"{rps:.0f} sequential runs/s  ({args.runs} runs)")
+                    f"{rps:.0f} sequential runs/s; CPU per run (server + sandbox) {cpu_ms:.2f} ms, "
+                    f"so at most {2000 / cpu_ms:.0f} runs/s on 2 idle cores  ({args.runs} runs)")
                 w = waiting(s, double, args.waiting, args.delay, sandbox)
                 say(f"{sandbox:6s} {w['seen']} runs waiting on AI: private memory per run "
                     f"mean {w['priv_mean_kb'] / 1024:.2f} MB, max {w['priv_max_kb'] / 1024:.2f} MB; "
@@ -214,14 +229,17 @@ def main():
     finally:
         double.stop()
 
-    w50, w99, wrps = figures["wasm"]
-    n50, n99, nrps = figures["native"]
+    w50, w99, wrps, wcpu = figures["wasm"]
+    n50, n99, nrps, ncpu = figures["native"]
     say()
     say("ratios (same run):")
     say(f"  wasm p50 / native p50       {w50 / n50:.2f}x   (p99 {w99 / n99:.2f}x)")
     say(f"  wasm p50 / bare python3     {w50 / py50:.2f}x   (target <= 0.30x)")
     say(f"  wasm p50                    {w50:.2f} ms  (target < 5 ms)")
     say(f"  wasm runs/s / native runs/s {wrps / nrps:.2f}x   ({wrps:.0f} vs {nrps:.0f}; target 400)")
+    say(f"  wasm CPU / native CPU       {wcpu / ncpu:.2f}x   ({wcpu:.2f} vs {ncpu:.2f} ms a run)")
+    say(f"  load average at the end     {os.getloadavg()[0]:.1f} (figures above are only "
+        "comparable at a low load)")
     say(f"reproduce: make bench-wasm  (or /usr/bin/python3 bench/zygote_bench.py --runs {args.runs})")
 
 

@@ -205,7 +205,6 @@ def zygotes_of(server_pid):
 class ZygoteUnderTheServer(unittest.TestCase):
     def test_zygote_is_restarted_when_it_dies(self):
         with Server(env={"SANDBOX": "wasm", "MAX_EXECUTION_TIME": "20"}) as s:
-            s.start()
             if s.get("/health").status in (404, 501):
                 self.skipTest("the HTTP server is not built yet")
             self.assertEqual(s.upload("z", "print('ok')\n").status, 200)
