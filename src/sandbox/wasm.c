@@ -27,6 +27,8 @@
 #include "sandbox/sandbox_fd.h"
 #include "sandbox/zygote_proto.h"
 
+extern char **environ;
+
 #define START_TIMEOUT_MS 60000 /* a cold start pages in a 10 MB binary */
 #define SPAWN_TIMEOUT_MS 10000
 #define STATUS_TIMEOUT_MS 5000
@@ -127,6 +129,19 @@ static int zygote_start(wasm_sb *sb, char *err, size_t errlen)
     const char *sdk = sb->cfg->sdk_path ? NULL : wf_sdk_platform_sdk_py;
     char *const argv[] = {sb->engine, "--image", sb->image, "--out-cap", sb->out_cap,
                           (char *)wf_sdk_runner_py, (char *)sdk, NULL};
+    /* Nothing of the server's environment (DB_PASSWORD, API_TOKEN, ...) may
+     * be in the zygote's memory, which every run shares: only the
+     * sanitizers' own settings pass. */
+    char *envp[8];
+    size_t ne = 0;
+    static const char *const keep[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        size_t kl = strlen(keep[i]);
+        for (char **e = environ; *e && ne + 1 < sizeof envp / sizeof envp[0]; e++)
+            if (strncmp(*e, keep[i], kl) == 0 && (*e)[kl] == '=')
+                envp[ne++] = *e;
+    }
+    envp[ne] = NULL;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -146,7 +161,7 @@ static int zygote_start(wasm_sb *sb, char *err, size_t errlen)
             _exit(127);
         }
         syscall(SYS_close_range, (unsigned)WF_ZYGOTE_CONTROL_FD + 1, ~0u, 0u);
-        execv(sb->engine, argv);
+        execve(sb->engine, argv, envp);
         _exit(127);
     }
     int saved = errno;

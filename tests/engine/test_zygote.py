@@ -204,7 +204,8 @@ def zygotes_of(server_pid):
 @unittest.skipUnless(have_engine(), "the WebAssembly engine is not built")
 class ZygoteUnderTheServer(unittest.TestCase):
     def test_zygote_is_restarted_when_it_dies(self):
-        with Server(env={"SANDBOX": "wasm", "MAX_EXECUTION_TIME": "20"}) as s:
+        with Server(env={"SANDBOX": "wasm", "MAX_EXECUTION_TIME": "20",
+                         "WF_ZYGOTE_SECRET": "s3cret"}) as s:
             if s.get("/health").status in (404, 501):
                 self.skipTest("the HTTP server is not built yet")
             self.assertEqual(s.upload("z", "print('ok')\n").status, 200)
@@ -230,6 +231,10 @@ class ZygoteUnderTheServer(unittest.TestCase):
             self.assertEqual(len(new), 1)
             self.assertNotEqual(new, zyg)
             self.assertIn("zygote", s.log())
+            # Nothing of the server's environment is in the zygote (whose
+            # memory every run shares).
+            with open(f"/proc/{new[0]}/environ", "rb") as f:
+                self.assertNotIn(b"WF_ZYGOTE_SECRET", f.read())
             s.stop()
             self.assertEqual(zygotes_of(s.proc.pid), [])
 
