@@ -471,8 +471,10 @@ static int engine_for(const char *tool, const wf_config *cfg, char *dir, size_t 
 }
 
 /* The engine and its library image sit beside the server's binary
- * (build/wf-engine, build/engine/stdlib.tar); WF_ENGINE_DIR overrides, and
- * WASM_PYTHON_PATH / WASM_PYTHON_DIR select another build of Python. */
+ * (build/wf-engine, build/engine/stdlib.tar) or, installed, in
+ * ../lib/wasmforge/ next to it (/usr/local/lib/wasmforge/wf-engine and
+ * engine/stdlib.tar); WF_ENGINE_DIR overrides, and WASM_PYTHON_PATH /
+ * WASM_PYTHON_DIR select another build of Python. */
 static int find_engine(wasm_sb *sb, char *err, size_t errlen)
 {
     char dir[PATH_MAX];
@@ -489,6 +491,14 @@ static int find_engine(wasm_sb *sb, char *err, size_t errlen)
         char *slash = strrchr(dir, '/');
         if (slash)
             *slash = '\0';
+        char installed[PATH_MAX + 32];
+        snprintf(installed, sizeof installed, "%s/wf-engine", dir);
+        if (access(installed, X_OK) < 0) {
+            snprintf(installed, sizeof installed, "%s/../lib/wasmforge", dir);
+            char real[PATH_MAX];
+            if (realpath(installed, real) != NULL)
+                snprintf(dir, sizeof dir, "%s", real);
+        }
     }
     if (sb->cfg->wasm_python_path || sb->cfg->wasm_python_dir) {
         char tool[PATH_MAX + 16];
