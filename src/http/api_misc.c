@@ -26,13 +26,20 @@ static int64_t mono_ms(void)
 static char *health_text(struct wf_http *srv, int ok, size_t *len)
 {
     int wasm = srv->cfg->sandbox == WF_SANDBOX_WASM;
-    json_t *j = json_pack("{s:s, s:b, s:s, s:s, s:s, s:b}",
+    /* The sandbox's confinement is fixed once the runs module started: say
+     * which it is (and when it is weak or unavailable). */
+    wf_runs_stats st = {0};
+    if (srv->runs)
+        wf_runs_get_stats(srv->runs, &st);
+    json_t *j = json_pack("{s:s, s:b, s:s, s:s, s:s, s:b, s:b, s:s}",
                           "status", ok ? "ok" : "degraded",
                           "wasmedge", wasm,
                           "sandbox", wasm ? "wasm" : "native",
                           "version", WF_VERSION,
                           "database", srv->store ? wf_store_kind(srv->store) : "none",
-                          "database_ok", ok);
+                          "database_ok", ok,
+                          "sandbox_ok", st.sandbox_ok,
+                          "sandbox_detail", st.sandbox_detail ? st.sandbox_detail : "");
     char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     *len = t ? strlen(t) : 0;

@@ -21,6 +21,10 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
         h = self.server.get("/health").json
         self.assertEqual(h["sandbox"], LIMITS["SANDBOX"])
         self.assertEqual(h["wasmedge"], LIMITS["SANDBOX"] == "wasm")
+        self.assertIs(h["sandbox_ok"], True)
+        self.assertTrue(h["sandbox_detail"])
+        if LIMITS["SANDBOX"] == "native":
+            self.assertIn("namespaces (mount, pid, net", h["sandbox_detail"])
 
     def test_upload_syntax_error_has_line_and_column(self):
         r = self.server.upload("broken", "x = 1\ny = (\n")
@@ -92,6 +96,24 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
         self.assertLess(took, 1.0)
         for r in results:
             self.assertEqual(r.json["output"], "echo: x\n", r.json)
+
+
+class HttpQueueFull(HttpRunsCase):
+    extra_env = dict(LIMITS, MAX_CONCURRENT_RUNS="1", MAX_QUEUED_RUNS="1")
+
+    def test_full_queue_answers_429(self):
+        self.assertEqual(self.server.upload("slowq", "import time\ntime.sleep(1.5)\n").status, 200)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+            futs = [ex.submit(self.server.run, "slowq", "", timeout=60) for _ in range(4)]
+            results = [f.result() for f in futs]
+        statuses = sorted(r.status for r in results)
+        self.assertIn(429, statuses, results)
+        self.assertGreaterEqual(statuses.count(200), 2, results)
+        for r in results:
+            if r.status == 429:
+                self.assertTrue(r.json["detail"])
+            else:
+                self.assertTrue(r.json["success"], r.json)
 
 
 class HttpRunsOllamaDown(HttpRunsCase):
