@@ -5,6 +5,7 @@
 //   base        the server's URL (http://127.0.0.1:PORT)
 //   tokenBase   a second server started with API_TOKEN (optional)
 //   token       that server's token
+//   timeoutBase a third server with a short MAX_EXECUTION_TIME
 //   doubleUrl   the Ollama double's URL (its /_double/config sets a delay)
 //   out         folder for screenshots
 //   webDir      the web/ folder (where playwright-core is installed)
@@ -200,7 +201,7 @@ async function noHorizontalScroll(page) {
 // that leave our servers (the UI must work with no other network).
 const errors = [];
 const foreign = new Set();
-const ours = [cfg.base, cfg.tokenBase].filter(Boolean).map((u) => new URL(u).origin);
+const ours = [cfg.base, cfg.tokenBase, cfg.timeoutBase].filter(Boolean).map((u) => new URL(u).origin);
 
 async function openPage(browser, viewport, extra = {}) {
   const ctx = await browser.newContext({ viewport, ...extra });
@@ -378,7 +379,9 @@ defineCase('run_file_sends_data_url', async ({ page }) => {
 });
 
 defineCase('run_timeout', async ({ page }) => {
-  await go(page, cfg.base, '#/run/spin_forever');
+  const r = await deploy(page, cfg.timeoutBase, 'spin_forever', PLUGINS.spin_forever);
+  check(r.ok, `deploy failed: ${r.text}`);
+  await go(page, cfg.timeoutBase, '#/run/spin_forever');
   const result = await finishRun(page, await startRun(page));
   check((await result.getAttribute('data-error-type')) === 'timeout', `error_type is ${await result.getAttribute('data-error-type')}`);
   check((await page.locator('[data-testid="run-error"]').innerText()).length > 0, 'no error text');

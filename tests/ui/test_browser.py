@@ -1,9 +1,9 @@
 """The Builder UI in a real browser: Debian's Chromium, headless, driven by
 tests/ui/browser.mjs against the real server and the Ollama double.
 
-One server with a short MAX_EXECUTION_TIME and a small MAX_PLUGIN_BYTES (so
-the timeout and "too large" flows are quick), a second one with API_TOKEN
-for the token prompt. The script prints one JSON line per flow; each flow
+Three servers, all with a small MAX_PLUGIN_BYTES (for the "too large" flow):
+the main one, one with API_TOKEN for the token prompt, and one with a short
+MAX_EXECUTION_TIME for the timeout flow. The script prints one JSON line per flow; each flow
 is a test case here, so a failure names the flow. Screenshots of every page
 land in $WF_BUILD/ui-screenshots/ for review.
 """
@@ -90,17 +90,16 @@ class BrowserFlows(unittest.TestCase):
         cls.servers = []
         try:
             url = cls.double.start()
-            common = {"OLLAMA_BASE_URL": url, "MAX_EXECUTION_TIME": "4",
-                      "MAX_PLUGIN_BYTES": str(MAX_PLUGIN_BYTES)}
-            main = Server(env=common)
-            cls.servers.append(main)
-            main.start()
-            guarded = Server(env=dict(common, API_TOKEN=TOKEN))
-            cls.servers.append(guarded)
-            guarded.start()
+            common = {"OLLAMA_BASE_URL": url, "MAX_PLUGIN_BYTES": str(MAX_PLUGIN_BYTES)}
+            # Runs on the main server have time to spare even on a slow,
+            # sanitized build; the timeout flow has a server of its own.
+            main = cls._start(dict(common, MAX_EXECUTION_TIME="60"))
+            guarded = cls._start(dict(common, API_TOKEN=TOKEN))
+            quick = cls._start(dict(common, MAX_EXECUTION_TIME="3"))
             config = {
                 "base": main.url,
                 "tokenBase": guarded.url,
+                "timeoutBase": quick.url,
                 "token": TOKEN,
                 "doubleUrl": url,
                 "out": cls.out,
@@ -121,6 +120,12 @@ class BrowserFlows(unittest.TestCase):
         except BaseException:
             cls._stop()
             raise
+
+    @classmethod
+    def _start(cls, env):
+        server = Server(env=env)
+        cls.servers.append(server)
+        return server.start()
 
     @classmethod
     def _stop(cls):
