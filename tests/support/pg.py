@@ -10,7 +10,11 @@ stopped cluster starts again where it was. As root, the server runs as the
     pg.stop(dir)            # fast shutdown; the data stays
     pg.destroy(dir)         # stop, then remove the folder
 
-CLI: /usr/bin/python3 tests/support/pg.py start|stop|destroy DIR
+With ssl=True (CLI: --ssl) the server also speaks TLS with a certificate for
+localhost and 127.0.0.1 signed by a throwaway CA, DIR/ca.crt; DIR/other-ca.crt
+is a CA that did not sign it.
+
+CLI: /usr/bin/python3 tests/support/pg.py start [--ssl]|stop|destroy DIR
 """
 import os
 import shutil
@@ -67,7 +71,28 @@ def running(dir):
     return p.returncode == 0
 
 
-def start(dir):
+def _make_certs(dir):
+    """A CA, a server certificate it signs, and an unrelated CA, in dir."""
+    def ossl(*args):
+        p = subprocess.run(["openssl", *args], capture_output=True, text=True, cwd=dir,
+                           stdin=subprocess.DEVNULL)
+        if p.returncode != 0:
+            raise RuntimeError(f"openssl {args[0]} failed: {p.stderr.strip()}")
+    for ca in ("ca", "other-ca"):
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+             f"/CN=wasmforge test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.crt")
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+         "-keyout", "server.key", "-out", "server.csr")
+    with open(os.path.join(dir, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
+    for f in ("server.key", "server.crt"):
+        os.chmod(os.path.join(dir, f), 0o600)
+        _give_to_owner(os.path.join(dir, f))
+
+
+def start(dir, ssl=False):
     """Create (first time) and start the cluster in `dir`; returns its URL."""
     dir = os.path.abspath(dir)
     os.makedirs(dir, exist_ok=True)
@@ -76,6 +101,8 @@ def start(dir):
     if not os.path.exists(os.path.join(data, "PG_VERSION")):
         _run([os.path.join(PG_BIN, "initdb"), "-D", data, "-U", "postgres", "-A", "trust",
               "-E", "UTF8", "--locale=C", "--no-sync"])
+    if ssl and not os.path.exists(os.path.join(dir, "server.crt")):
+        _make_certs(dir)
     if running(dir):
         return url(dir)
     port_file = os.path.join(dir, "port")
@@ -86,6 +113,9 @@ def start(dir):
         # fsync off: tests never survive a power cut, and it saves seconds
         opts = (f"-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c full_page_writes=off -c max_connections=200")
+        if os.path.exists(os.path.join(dir, "server.crt")):
+            opts += (f" -c ssl=on -c ssl_cert_file={dir}/server.crt"
+                     f" -c ssl_key_file={dir}/server.key")
         try:
             _run([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l", os.path.join(dir, "log"),
                   "-w", "-t", "60", "-o", opts, "start"])
@@ -115,12 +145,14 @@ def destroy(dir):
 
 
 def main(argv):
+    ssl = "--ssl" in argv
+    argv = [a for a in argv if a != "--ssl"]
     if len(argv) != 3 or argv[1] not in ("start", "stop", "destroy"):
-        print("usage: pg.py start|stop|destroy DIR", file=sys.stderr)
+        print("usage: pg.py start [--ssl]|stop|destroy DIR", file=sys.stderr)
         return 2
     try:
         if argv[1] == "start":
-            print(start(argv[2]))
+            print(start(argv[2], ssl=ssl))
         elif argv[1] == "stop":
             stop(argv[2])
         else:

@@ -123,9 +123,18 @@ static int test_setup(void **state)
     return 0;
 }
 
+static char tls_dir[64];    /* a TLS cluster a test started, removed in teardown */
+
 static int test_teardown(void **state)
 {
     wf_store_close(*state);
+    if (tls_dir[0] != '\0') {
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/support/pg.py destroy '%s'", tls_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove the TLS cluster in %s\n", tls_dir);
+        tls_dir[0] = '\0';
+    }
     return 0;
 }
 
@@ -940,6 +949,59 @@ static void test_pg_connections_refused(void **state)
     assert_int_equal(wf_store_plugin_get(st, "lost", &got), WF_ENOTFOUND);
 }
 
+/* Counts the store's connections to the cluster at `url` that use TLS. */
+static int64_t tls_connections(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "SELECT COUNT(*) FROM pg_stat_ssl s JOIN pg_stat_activity a "
+                            "USING (pid) WHERE a.application_name = 'wasmforge' AND s.ssl");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    int64_t n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+/* DB_SSL_CERT against a server with TLS: the right CA connects over TLS
+ * (even when the URL asks for no TLS), another CA is refused. */
+static void test_pg_tls_verified(void **state)
+{
+    (void)state;
+    snprintf(tls_dir, sizeof tls_dir, "/tmp/wf-store-tls-XXXXXX");
+    assert_non_null(mkdtemp(tls_dir));
+    char cmd[160], url[256] = "", ca[96], other[96];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/support/pg.py start --ssl '%s'", tls_dir);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    if (fgets(url, sizeof url, f) == NULL)
+        url[0] = '\0';
+    assert_int_equal(pclose(f), 0);
+    url[strcspn(url, "\n")] = '\0';
+    snprintf(ca, sizeof ca, "%s/ca.crt", tls_dir);
+    snprintf(other, sizeof other, "%s/other-ca.crt", tls_dir);
+
+    wf_config c = cfg;
+    char conninfo[300];
+    snprintf(conninfo, sizeof conninfo, "%s?sslmode=disable", url);
+    c.pg_conninfo = conninfo;
+    c.db_ssl_cert = ca;
+    wf_store *st = NULL;
+    char err[512] = "";
+    int rc = wf_store_open(&c, &st, err, sizeof err);
+    if (rc != 0)
+        fail_msg("TLS open: %d %s", rc, err);
+    assert_int_equal(put(st, "tls", "x", "", NULL), 0);
+    assert_true(tls_connections(url) >= 1);
+    wf_store_close(st);
+
+    c.db_ssl_cert = other;
+    st = NULL;
+    assert_int_equal(wf_store_open(&c, &st, err, sizeof err), WF_EUNAVAIL);
+    assert_null(st);
+    assert_non_null(strstr(err, "certificate verify failed"));
+}
+
 static void test_pg_ssl_required(void **state)
 {
     (void)state;
@@ -1087,6 +1149,7 @@ static const struct CMUnitTest pg_only_tests[] = {
     STORE_TEST(test_pg_killed_connections),
     STORE_TEST(test_pg_connections_refused),
     STORE_TEST(test_pg_ssl_required),
+    STORE_TEST(test_pg_tls_verified),
     STORE_TEST(test_pg_server_restart),
 };
 
