@@ -41,6 +41,8 @@ export function HealthPage() {
               <Row k="Version" v={s.version || '—'} />
               <Row k="Sandbox" v={s.sandbox || (s.wasmedge ? 'wasm' : 'native')} />
               <Row k="WebAssembly sandbox" v={yes(s.wasmedge)} />
+              {s.sandbox_ok != null && <Row k="Sandbox works" v={yes(s.sandbox_ok)} />}
+              {s.sandbox_detail && <Row k="Confinement" v={s.sandbox_detail} />}
               <Row k="Database" v={s.database || '—'} />
               <Row k="Database reachable" v={yes(s.database_ok)} />
             </dl>
