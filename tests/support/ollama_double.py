@@ -24,6 +24,8 @@ Configuration keys (each may also be set per model under
                  "drop_mid" (stream a few chunks, then close), "stream_error"
                  (stream a few chunks, then {"error": ...})
   fault_paths    the API paths the fault and delay apply to (default: all)
+  raw            null, or {"status": 200, "body": "<text>"}: answer exactly
+                 this instead (for answers of the wrong shape)
   answers        {"<model>": "<text>"} canned answers; otherwise the answer
                  echoes the prompt: "echo: <prompt>" (for chat the last user
                  message; with a system message "echo: [<system>] <prompt>")
@@ -86,6 +88,7 @@ DEFAULTS = {
     "models": DEFAULT_MODELS,
     "version": "0.5.7",
     "per_model": {},
+    "raw": None,
 }
 
 API_PATHS = ("/api/version", "/api/tags", "/api/show", "/api/generate", "/api/chat")
@@ -179,6 +182,10 @@ class _Handler(BaseHTTPRequestHandler):
         if applies and cfg["delay"]:
             time.sleep(float(cfg["delay"]))
         fault = cfg["fault"] if applies else None
+        if applies and cfg["raw"]:
+            raw_ans = cfg["raw"]
+            return self._send(int(raw_ans.get("status", 200)), raw=str(raw_ans.get("body", "")).encode(),
+                              ctype=raw_ans.get("content_type", "application/json"))
         if fault == "http500":
             return self._error(500, "internal server error (double)")
         if fault == "garbage":

@@ -338,6 +338,61 @@ static void test_garbage(void **state)
     wf_ollama_free(ol);
 }
 
+/* Answers of the wrong shape, each one a protocol error. */
+static void test_wrong_shapes(void **state)
+{
+    (void)state;
+    wf_ollama *ol = client();
+    char *ans = NULL, *v = NULL, err[256] = "";
+    json_t *out = NULL;
+    static const char *const tags_bodies[] = {
+        "{\"models\": \"many\"}", "{\"models\": [1, 2]}", "{\"models\": [{\"size\": 1}]}",
+        "[]", "{\"models\": []} trailing", "",
+    };
+    for (size_t i = 0; i < sizeof tags_bodies / sizeof tags_bodies[0]; i++) {
+        json_t *cfg = json_pack("{s:b, s:{s:s}}", "reset", 1, "raw", "body", tags_bodies[i]);
+        char *body = json_dumps(cfg, JSON_COMPACT);
+        configure(body);
+        free(body);
+        json_decref(cfg);
+        assert_int_equal(wf_ollama_tags(ol, 5000, &out, err, sizeof err), WF_EPROTO);
+        assert_null(out);
+    }
+    configure("{\"reset\": true, \"raw\": {\"body\": \"{\\\"version\\\": 7}\"}}");
+    assert_int_equal(wf_ollama_version(ol, 5000, &v, err, sizeof err), WF_EPROTO);
+    assert_null(v);
+
+    static const char *const streams[] = {
+        "{\"response\": \"a\", \"done\": \"no\"}\n",             /* done not a boolean */
+        "{\"response\": 5, \"done\": false}\n",                   /* response not text */
+        "{\"response\": \"a\", \"done\": false}\n",               /* never done */
+        "{\"response\": \"a\", \"done\": true}\n{\"response\": \"b\", \"done\": true}\n",
+        "{\"response\": \"a\", \"done\": false}\nnot json\n",
+        "[\"response\"]\n",
+    };
+    for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++) {
+        json_t *cfg = json_pack("{s:b, s:{s:s, s:s}}", "reset", 1, "raw", "body", streams[i],
+                                "content_type", "application/x-ndjson");
+        char *body = json_dumps(cfg, JSON_COMPACT);
+        configure(body);
+        free(body);
+        json_decref(cfg);
+        assert_int_equal(wf_ollama_generate(ol, "mistral:latest", "x", NULL, NULL, 5000, &ans,
+                                            err, sizeof err),
+                         WF_EPROTO);
+        assert_null(ans);
+    }
+    /* a complete answer without a final newline is fine */
+    configure("{\"reset\": true, \"raw\": {\"body\": \"{\\\"response\\\": \\\"ok\\\", "
+              "\\\"done\\\": true}\"}}");
+    assert_int_equal(wf_ollama_generate(ol, "mistral:latest", "x", NULL, NULL, 5000, &ans, err,
+                                        sizeof err),
+                     0);
+    assert_string_equal(ans, "ok");
+    free(ans);
+    wf_ollama_free(ol);
+}
+
 static void test_http_500(void **state)
 {
     (void)state;
@@ -521,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_error_inside_stream),
         cmocka_unit_test(test_dropped_mid_answer),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_wrong_shapes),
         cmocka_unit_test(test_http_500),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_timeout),
