@@ -2,7 +2,7 @@
 // the server's errors are shown at the field they concern.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { NAME_RE, api } from '../api.js';
-import { ErrorBox, Loading } from '../components.jsx';
+import { ErrorBox, Loading, useAsync } from '../components.jsx';
 import { CodeEditor } from '../editor.jsx';
 
 const TEMPLATE = `from platform_sdk import call_ai, get_input, send_output
@@ -42,6 +42,39 @@ export function placeError(err) {
   if (/name/i.test(msg) && err.status !== 401) return { name: msg };
   if (/\.py|utf-8|encoding|empty/i.test(msg)) return { code: msg };
   return { general: msg };
+}
+
+// What a plugin can call, and the model names it may pass to call_ai.
+function SdkHelp() {
+  const models = useAsync(() => api.models(), []);
+  const usable = (models.data || []).filter((m) => m.available && m.allowed !== false);
+  return (
+    <details class="sdk-help">
+      <summary>Plugin SDK and models</summary>
+      <dl>
+        <dt>
+          <code>get_input()</code>, <code>get_input_json()</code>
+        </dt>
+        <dd>the run's input, as text or parsed JSON</dd>
+        <dt>
+          <code>call_ai(model, prompt, *, system=None, options=None, raise_on_error=False)</code>
+        </dt>
+        <dd>the model's answer; on failure a text starting with [ERROR] (or an exception with raise_on_error=True)</dd>
+        <dt>
+          <code>send_output(value)</code>
+        </dt>
+        <dd>prints the value; a JSON-serialisable value also becomes the run's JSON result</dd>
+        <dt>
+          <code>list_models()</code>
+        </dt>
+        <dd>the models this server lets plugins call</dd>
+      </dl>
+      <p class="help">
+        Models available now:{' '}
+        {models.loading ? '…' : models.error ? 'could not be listed' : usable.length ? usable.map((m, i) => [i ? ', ' : '', <code key={m.name}>{m.name}</code>]) : 'none'}
+      </p>
+    </details>
+  );
 }
 
 export function BuilderPage({ name: editing, navigate, notify }) {
@@ -245,6 +278,7 @@ export function BuilderPage({ name: editing, navigate, notify }) {
               {errors.code}
             </p>
           )}
+          <SdkHelp />
         </div>
         {errors.general && (
           <div class="alert alert-error" role="alert" data-testid="deploy-error">
