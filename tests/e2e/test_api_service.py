@@ -199,6 +199,16 @@ class TestAllowlist(ServerCase):
             self.assertIs(m["allowed"], True)
             self.assertIn(m["type"], ("text", "code", "embedding", "vision"))
 
+    def test_broken_ollama_models_unavailable(self):
+        for fault in ("garbage", "http500", "drop"):
+            with self.subTest(fault=fault):
+                self.double.configure(fault=fault)
+                r = self.server.get("/api/models/list", timeout=CLIENT_PATIENCE_S)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual([m["name"] for m in r.json],
+                                 ["gemma2:2b", "ghost:7b", "mistral:latest"])
+                self.assertEqual([m["available"] for m in r.json], [False, False, False])
+
     def test_slow_ollama_models_answer_in_time(self):
         self.double.configure(delay=SLOW_OLLAMA_S)
         r = self.server.get("/api/models/list", timeout=CLIENT_PATIENCE_S)
