@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from support.ollama_double import OllamaDouble, closed_port_url
 from support.server import (ROOT, Server, pg_create_database, pg_drop_database, run_cli,
-                            test_sandbox)
+                            api_sandbox)
 
 CONFIG_EXIT = 2
 
@@ -40,7 +40,7 @@ class TestCommandLine(unittest.TestCase):
         with OllamaDouble() as d, tempfile.TemporaryDirectory() as tmp:
             p = run_cli(["check"], env={"OLLAMA_BASE_URL": d.url, "DATA_DIR": tmp,
                                         "API_TOKEN": "check-secret-123",
-                                        "SANDBOX": test_sandbox()}, cwd=tmp)
+                                        "SANDBOX": api_sandbox()}, cwd=tmp)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertIn("ollama: ok", p.stdout)
             self.assertNotIn("check-secret-123", p.stdout + p.stderr)

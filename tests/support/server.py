@@ -3,8 +3,9 @@
 Server(env={...}).start() runs `$WF_BUILD/wasmforge serve` (WF_BUILD defaults
 to build/) in a temporary working directory with its own DATA_DIR, PORT=0 and
 a minimal environment, and waits for "listening on http://HOST:PORT" in its
-log. stop() sends SIGTERM and checks the exit code and, for the sanitizer
-build, that no ASan/UBSan/LSan report appeared. ServerCase is a unittest base
+log. stop() sends SIGTERM and checks the exit code and that no ASan/UBSan/
+LSan report appeared in the log (only the sanitizer build, build-san/, can
+write one). ServerCase is a unittest base
 class that runs one server (and an Ollama double) per test class; with
 store = "postgresql" it gets a fresh database in the cluster named by
 WF_TEST_PG_URL.
@@ -42,10 +43,6 @@ def binary():
     return os.path.join(build_dir(), "wasmforge")
 
 
-def is_sanitizer_build():
-    return os.path.basename(os.path.normpath(build_dir())) == "build-san"
-
-
 def sanitizer_reports(text):
     """The lines of `text` that are sanitizer reports (empty when clean)."""
     return [l for l in text.splitlines() if any(m in l for m in SAN_MARKERS)]
@@ -74,7 +71,7 @@ def run_cli(args, env=None, cwd=None, timeout=120, input=None):
 _sandbox = None
 
 
-def test_sandbox():
+def api_sandbox():
     """The sandbox the API suites use: WF_TEST_SANDBOX (wasm or native) when
     set, else wasm when this binary can run it, else the native fallback.
     Sandbox behaviour has suites of its own; these test the HTTP contract."""
@@ -204,7 +201,7 @@ class Server(Client):
         self.cwd = cwd or self.tmp
         defaults = {"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": os.path.join(self.tmp, "data"),
                     "OLLAMA_BASE_URL": closed_port_url(), "LOG_LEVEL": "info",
-                    "SANDBOX": test_sandbox() if os.access(binary(), os.X_OK) else None}
+                    "SANDBOX": api_sandbox() if os.access(binary(), os.X_OK) else None}
         defaults.update(env or {})
         self.env = base_env(defaults)
         self.args = list(args)
