@@ -929,7 +929,6 @@ int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama, wf_run
     /* A sandbox that cannot run is not fatal: the server still serves
      * everything else and answers runs with 503, saying why. */
     char why[400] = "";
-    int64_t t0 = now_ms();
     if (wf_sandbox_new(cfg, &rs->sb, why, sizeof why) < 0) {
         rs->sb = NULL;
         snprintf(rs->sb_detail, sizeof rs->sb_detail, "unavailable: %s", why);
@@ -938,7 +937,7 @@ int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama, wf_run
         snprintf(rs->sb_detail, sizeof rs->sb_detail, "%s", wf_sandbox_describe(rs->sb));
         int line, col;
         char msg[256];
-        t0 = now_ms();
+        int64_t t0 = now_ms();
         rc = wf_runs_check_syntax(rs, "pass\n", 5, &line, &col, msg, sizeof msg);
         rs->start_ms = (double)(now_ms() - t0);
         if (rc < 0) {

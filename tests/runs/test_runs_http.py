@@ -160,6 +160,38 @@ class HttpShutdown(unittest.TestCase):
             srv.cleanup()
             double.stop()
 
+    def test_sigterm_cuts_long_runs_short_and_answers(self):
+        double = OllamaDouble()
+        env = dict(LIMITS, OLLAMA_BASE_URL=double.start(), SHUTDOWN_GRACE="1",
+                   MAX_EXECUTION_TIME="30")
+        srv = Server(env=env)
+        try:
+            try:
+                srv.start()
+            except AssertionError as e:
+                if "not built yet" in str(e):
+                    self.skipTest("the HTTP server is not built yet")
+                raise
+            self.assertEqual(srv.upload("forever", "import time\ntime.sleep(20)\n").status, 200)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=3) as ex:
+                futs = [ex.submit(srv.run, "forever", "", timeout=60) for _ in range(3)]
+                wait_for(lambda: len(sandbox_pids(srv.proc.pid)) >= 3, 10)
+                server_pid = srv.proc.pid
+                t0 = time.monotonic()
+                srv.proc.send_signal(signal.SIGTERM)
+                results = [f.result() for f in futs]
+            self.assertLess(time.monotonic() - t0, 15)
+            for r in results:
+                self.assertEqual(r.status, 200, r)
+                self.assertFalse(r.json["success"])
+                self.assertEqual(r.json["error_type"], "runtime_error")
+                self.assertIn("cut short", r.json["error"])
+            self.assertEqual(srv.stop(), 0)
+            self.assertFalse(sandbox_pids(server_pid))
+        finally:
+            srv.cleanup()
+            double.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
