@@ -422,6 +422,59 @@ defineCase('delete_asks_first', async ({ page }) => {
   check(res.status() === 404, `plugin still on the server (${res.status()})`);
 });
 
+defineCase('loading_and_error_states', async ({ page }) => {
+  // A slow answer shows a loading state; a failed one an error with a way to retry.
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route('**/api/plugins/list', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await go(page, cfg.base, '#/models');
+  await page.goto(`${cfg.base}/#/plugins`);
+  await page.getByText('Loading plugins').waitFor({ timeout: TIMEOUT });
+  await shot(page, 'plugins-loading');
+  release();
+  await page.locator('[data-testid="plugin-table"]').waitFor({ timeout: TIMEOUT });
+  await page.unroute('**/api/plugins/list');
+  await page.route('**/api/plugins/list', (route) => route.abort());
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor({ timeout: TIMEOUT });
+  check((await alert.innerText()).includes('Cannot reach the server'), `unexpected error text: ${await alert.innerText()}`);
+  await shot(page, 'plugins-error');
+  await page.unroute('**/api/plugins/list');
+  await alert.getByRole('button', { name: 'Try again' }).click();
+  await page.locator('[data-testid="plugin-table"]').waitFor({ timeout: TIMEOUT });
+});
+
+defineCase('ollama_down', async ({ page }) => {
+  if (!cfg.doubleUrl) throw new Skip('no Ollama double given');
+  const set = (obj) => fetch(`${cfg.doubleUrl}/_double/config`, { method: 'POST', body: JSON.stringify(obj) });
+  await set({ fault: 'http500' });
+  try {
+    await go(page, cfg.base, '#/health');
+    const badge = page.locator('[data-testid="health-ollama"] .badge').first();
+    await badge.waitFor({ timeout: TIMEOUT });
+    check((await badge.innerText()) === 'disconnected', `Ollama shows ${await badge.innerText()}`);
+    check(await page.locator('[data-testid="health-ollama"] .error-text').isVisible(), 'no error text for Ollama');
+    await shot(page, 'health-ollama-down');
+    await go(page, cfg.base, '#/models');
+    const table = page.locator('[data-testid="models-table"]');
+    const empty = page.locator('.empty');
+    await table.or(empty).first().waitFor({ timeout: TIMEOUT });
+    await page.locator('[data-testid="ollama-down"]').waitFor({ timeout: TIMEOUT });
+    check((await page.getByTestId('status-pill').innerText()).includes('disconnected'), 'the header still says Ollama is connected');
+    if (await table.isVisible()) {
+      check((await table.locator('.badge-ok').count()) === 0, 'a model shows as available');
+      check((await table.locator('.badge-bad').count()) > 0, 'no model shows as unavailable');
+    }
+    await shot(page, 'models-ollama-down');
+  } finally {
+    await set({ fault: null });
+  }
+});
+
 defineCase('keyboard', async ({ page }) => {
   await go(page, cfg.base, '#/plugins');
   await page.reload();

@@ -38,6 +38,8 @@ CASES = [
     "run_timeout",
     "history",
     "delete_asks_first",
+    "loading_and_error_states",
+    "ollama_down",
     "keyboard",
     "contrast",
     "phone_width",

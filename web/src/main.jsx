@@ -39,7 +39,8 @@ const NAV = [
   ['health', 'Health'],
 ];
 
-function StatusPill() {
+// Asked again on every page change, and every 30 s.
+function StatusPill({ page }) {
   const [s, setS] = useState({ server: null, ollama: null });
   useEffect(() => {
     let stop = false;
@@ -58,7 +59,7 @@ function StatusPill() {
       stop = true;
       clearInterval(t);
     };
-  }, []);
+  }, [page]);
   const ok = (v, good) => (v == null ? 'unknown' : v === good ? 'ok' : 'bad');
   return (
     <a href="#/health" class="status-pill" aria-label="Server and Ollama health" data-testid="status-pill">
@@ -162,7 +163,7 @@ function App() {
           </ul>
         </nav>
         <div class="top-right">
-          <StatusPill />
+          <StatusPill page={route.page} />
           <button
             type="button"
             class="btn btn-small"

@@ -4,18 +4,40 @@ import { ErrorBox, Loading, fmtBytes, useAsync } from '../components.jsx';
 
 export function ModelsPage() {
   const models = useAsync(() => api.models(), []);
+  const ollama = useAsync(() => api.ollama(), []);
+  const down = ollama.data && ollama.data.status !== 'connected';
   return (
     <section>
       <div class="page-head">
         <h1 tabIndex={-1}>Models</h1>
-        <button type="button" class="btn" onClick={models.reload} disabled={models.loading}>
+        <button
+          type="button"
+          class="btn"
+          onClick={() => {
+            models.reload();
+            ollama.reload();
+          }}
+          disabled={models.loading}
+        >
           Refresh
         </button>
       </div>
       <p class="lead">Names to pass to <code>call_ai(model, prompt)</code>. Only available models answer.</p>
+      {down && (
+        <div class="alert alert-error" role="alert" data-testid="ollama-down">
+          <strong>Ollama is not reachable</strong>
+          <p>
+            {ollama.data.url}: {ollama.data.error || ollama.data.status}. Plugins' AI calls answer “[ERROR] …” until it is back.
+          </p>
+        </div>
+      )}
       {models.loading && !models.data && <Loading what="models" />}
       <ErrorBox error={models.error} onRetry={models.reload} title="Could not load the models" />
-      {models.data && models.data.length === 0 && <p class="empty">No models: Ollama lists none, or ALLOWED_MODELS is empty of available ones.</p>}
+      {models.data && models.data.length === 0 && (
+        <p class="empty">
+          {down ? 'No models to list while Ollama is down.' : <>Ollama lists no models: pull one with <code>ollama pull NAME</code>.</>}
+        </p>
+      )}
       {models.data && models.data.length > 0 && (
         <table class="table cards" data-testid="models-table">
           <caption class="sr-only">Models</caption>
