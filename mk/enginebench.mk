@@ -20,3 +20,7 @@ all: engine-pyrun
 bench-engine: deps
 	@$(MAKE) --no-print-directory engine-pyrun python-wasm
 	WF_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 bench/engine_bench.py $(BENCH_ARGS)
+
+test-cpython-stdlib: deps
+	@$(MAKE) --no-print-directory engine-pyrun python-wasm
+	WF_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 scripts/engine-cpython-tests.py $(CPYTHON_TESTS_ARGS)
