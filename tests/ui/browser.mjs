@@ -378,6 +378,23 @@ defineCase('run_file_sends_data_url', async ({ page }) => {
   await shot(page, 'runner-file');
 });
 
+defineCase('long_output_scrolls', async ({ page }) => {
+  const p = { type: 'text', description: 'Prints a lot', hint: '', code: 'for i in range(3000):\n    print("line", i)\n' };
+  const r = await deploy(page, cfg.base, 'many_lines', p);
+  check(r.ok, `deploy failed: ${r.text}`);
+  await go(page, cfg.base, '#/run/many_lines');
+  const result = await finishRun(page, await startRun(page));
+  check((await result.getAttribute('data-success')) === 'true', `run failed: ${await result.innerText()}`);
+  const out = page.locator('[data-testid="run-output"] pre');
+  const box = await out.evaluate((el) => ({ sh: el.scrollHeight, ch: el.clientHeight, text: el.textContent }));
+  check(box.text.includes('line 2999'), 'the last line is missing');
+  check(box.sh > box.ch, 'the output box does not scroll');
+  const pageHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+  check(pageHeight < 2 * 860, `the page grew to ${pageHeight}px instead of scrolling the output`);
+  await out.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await shot(page, 'runner-long-output');
+});
+
 defineCase('run_timeout', async ({ page }) => {
   const r = await deploy(page, cfg.timeoutBase, 'spin_forever', PLUGINS.spin_forever);
   check(r.ok, `deploy failed: ${r.text}`);

@@ -35,6 +35,7 @@ CASES = [
     "run_text_keeps_page_responsive",
     "run_json_validates",
     "run_file_sends_data_url",
+    "long_output_scrolls",
     "run_timeout",
     "history",
     "delete_asks_first",
