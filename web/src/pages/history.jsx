@@ -10,8 +10,11 @@ function RunDetails({ id }) {
   return <RunResult run={run.data} showInput />;
 }
 
+const PAGE = 50;
+
 export function HistoryPage({ plugin, navigate }) {
-  const runs = useAsync(() => api.runs({ plugin }), [plugin]);
+  const [limit, setLimit] = useState(PAGE);
+  const runs = useAsync(() => api.runs({ plugin, limit }), [plugin, limit]);
   const [open, setOpen] = useState(null);
   const [filter, setFilter] = useState(plugin);
   return (
@@ -93,6 +96,13 @@ export function HistoryPage({ plugin, navigate }) {
             ])}
           </tbody>
         </table>
+      )}
+      {runs.data && runs.data.length >= limit && limit < 1000 && (
+        <div class="actions actions-left">
+          <button type="button" class="btn" onClick={() => setLimit(Math.min(limit + PAGE * 2, 1000))} disabled={runs.loading}>
+            {runs.loading ? 'Loading…' : 'Show older runs'}
+          </button>
+        </div>
       )}
     </section>
   );

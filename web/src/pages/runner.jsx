@@ -57,7 +57,8 @@ export function RunnerPage({ name }) {
     );
 
   const p = plugin.data;
-  const type = p.input_type || 'text';
+  // Types other than json and file (none are defined yet) take text.
+  const type = p.input_type === 'json' || p.input_type === 'file' ? p.input_type : 'text';
   // A hint that is itself JSON makes a good first input; else an empty object.
   const firstJson = p.input_hint && !jsonProblem(p.input_hint) ? p.input_hint : '{\n  \n}';
   const json = jsonText ?? firstJson;
