@@ -504,6 +504,12 @@ defineCase('keyboard', async ({ page }) => {
   for (let i = 0; i < 4; i++) await page.keyboard.press('Tab');
   const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   check(ring !== 'none', 'focused control has no outline');
+  // Ctrl+Enter in the code editor deploys.
+  await go(page, cfg.base, '#/builder');
+  await page.locator('#plugin-name').fill('keyboard_made');
+  await page.locator('[data-testid="code-editor"] .cm-content').click();
+  await page.keyboard.press('ControlOrMeta+Enter');
+  await page.locator('[data-testid="deploy-ok"]').waitFor({ timeout: TIMEOUT });
 });
 
 defineCase('contrast', async ({ page }) => {

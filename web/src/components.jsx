@@ -122,7 +122,9 @@ export function ConfirmDialog({ open, title, message, confirmLabel, busy, error,
 
 export function TokenDialog({ open, reason, hadToken, manual, hasToken, onSave, onClear, onCancel }) {
   const [value, setValue] = useState('');
-  useEffect(() => open && setValue(''), [open]);
+  useEffect(() => {
+    if (open) setValue('');
+  }, [open]);
   return (
     <Modal open={open} title={manual ? 'API token' : 'API token needed'} onClose={onCancel} labelId="token-title">
       <form
