@@ -174,6 +174,8 @@ static pthread_mutex_t buf_mu = PTHREAD_MUTEX_INITIALIZER;
 static char out_buf[64 * 1024];
 static size_t out_len;
 static int flusher_running;
+static pthread_t flusher_thread;
+static pid_t flusher_pid; /* the process whose thread it is (not a fork) */
 static pthread_once_t flusher_once = PTHREAD_ONCE_INIT;
 
 static void flush_locked(void)
@@ -205,6 +207,20 @@ void wf_log_flush(void)
     pthread_mutex_unlock(&buf_mu);
 }
 
+/* At exit: write what is left and end the flusher, so that nothing of
+ * it is left behind (leak checkers count a running thread's stack). */
+static void stop_flusher(void)
+{
+    pthread_mutex_lock(&buf_mu);
+    flush_locked();
+    int join = flusher_running && flusher_pid == getpid() &&
+               !pthread_equal(pthread_self(), flusher_thread);
+    flusher_running = 0;
+    pthread_mutex_unlock(&buf_mu);
+    if (join)
+        pthread_join(flusher_thread, NULL);
+}
+
 /* A forked child has no flusher thread: it writes its lines itself, and
  * leaves what the parent had buffered to the parent. */
 static void after_fork_child(void)
@@ -217,18 +233,16 @@ static void after_fork_child(void)
 static void start_flusher(void)
 {
     pthread_atfork(NULL, NULL, after_fork_child);
-    atexit(wf_log_flush);
-    pthread_attr_t attr;
-    pthread_t t;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    atexit(stop_flusher);
     /* Signals belong to the threads that wait for them, never this one. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    flusher_running = pthread_create(&t, &attr, flusher_main, NULL) == 0;
+    pthread_mutex_lock(&buf_mu);
+    flusher_running = pthread_create(&flusher_thread, NULL, flusher_main, NULL) == 0;
+    flusher_pid = getpid();
+    pthread_mutex_unlock(&buf_mu);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
 }
 
 static void emit(struct line *l, enum wf_log_level level)
