@@ -150,10 +150,51 @@ enum MHD_Result wf_api_health_ollama(struct wf_call *c)
 
 /* ---- GET /api/models/list ---------------------------------------------------- */
 
-static const char *model_type(json_t *tag, void *ctx)
+struct types_ctx {
+    struct wf_http *srv;
+    int64_t deadline_ms; /* no more /api/show calls after this */
+};
+
+/* A model's type: from /api/show (its capabilities and families say
+ * vision or embedding better than the tags list) the first time a model
+ * and digest is seen, then from the cache; from the tags entry alone when
+ * /api/show does not answer or the request's time budget is spent. */
+static const char *model_type(json_t *tag, void *arg)
 {
-    (void)ctx;
-    return wf_ollama_model_type(tag, NULL);
+    struct types_ctx *ctx = arg;
+    struct wf_http *srv = ctx->srv;
+    const char *name = json_string_value(json_object_get(tag, "name"));
+    const char *digest = json_string_value(json_object_get(tag, "digest"));
+    char key[256];
+    if (name == NULL || (size_t)snprintf(key, sizeof key, "%s@%s", name, digest ? digest : "")
+                            >= sizeof key)
+        return wf_ollama_model_type(tag, NULL);
+
+    const char *type = NULL;
+    pthread_mutex_lock(&srv->types_mu);
+    for (size_t i = 0; i < srv->types_n && type == NULL; i++)
+        if (strcmp(srv->types[i].key, key) == 0)
+            type = srv->types[i].type;
+    pthread_mutex_unlock(&srv->types_mu);
+    if (type != NULL)
+        return type;
+    if (mono_ms() >= ctx->deadline_ms)
+        return wf_ollama_model_type(tag, NULL);
+
+    json_t *show = NULL;
+    char err[256];
+    int left = (int)(ctx->deadline_ms - mono_ms());
+    if (wf_ollama_show(srv->ollama, name, left < 1500 ? left : 1500, &show, err, sizeof err) != 0)
+        return wf_ollama_model_type(tag, NULL);
+    type = wf_ollama_model_type(tag, show);
+    json_decref(show);
+    pthread_mutex_lock(&srv->types_mu);
+    if (srv->types_n < sizeof srv->types / sizeof srv->types[0]) {
+        snprintf(srv->types[srv->types_n].key, sizeof srv->types[0].key, "%s", key);
+        srv->types[srv->types_n++].type = type;
+    }
+    pthread_mutex_unlock(&srv->types_mu);
+    return type;
 }
 
 static void models_work(struct wf_call *c)
@@ -161,10 +202,12 @@ static void models_work(struct wf_call *c)
     struct wf_http *srv = c->rq.srv;
     char err[256];
     json_t *tags = NULL;
+    int64_t t0 = mono_ms();
     if (wf_ollama_tags(srv->ollama, OLLAMA_TIMEOUT_MS, &tags, err, sizeof err) != 0)
         tags = NULL; /* Ollama down: every allowed model is listed unavailable */
+    struct types_ctx ctx = { srv, t0 + OLLAMA_TIMEOUT_MS };
     json_t *list = wf_json_models_list(srv->cfg->allowed_models, srv->cfg->allowed_models_n, tags,
-                                       model_type, NULL);
+                                       model_type, &ctx);
     json_decref(tags);
     char *t = dump_free(list);
     wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");

@@ -623,6 +623,7 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
     srv->web_fd = -1;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_mutex_init(&srv->cache_mu, NULL);
+    pthread_mutex_init(&srv->types_mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
 
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -758,6 +759,7 @@ void wf_http_stop(wf_http *srv)
     free(srv->health_degraded);
     pthread_mutex_destroy(&srv->mu);
     pthread_mutex_destroy(&srv->cache_mu);
+    pthread_mutex_destroy(&srv->types_mu);
     pthread_cond_destroy(&srv->cv);
     free(srv);
 }
