@@ -176,6 +176,20 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
     if (rc != 0)
         return wf_reply_error(rq, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), "%s",
                               wf_detail_for(rc));
+    /* The revision names the list's content: a client that has it gets
+     * 304 and no body (weak: gzip and identity bytes differ). */
+    char etag[80];
+    snprintf(etag, sizeof etag, "W/\"%lld-%ld-%ld\"", (long long)rev, limit, offset);
+    const char *inm = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm != NULL && strstr(inm, etag + 2) != NULL) {
+        struct MHD_Response *nm = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (nm != NULL) {
+            MHD_add_response_header(nm, MHD_HTTP_HEADER_ETAG, etag);
+            MHD_add_response_header(nm, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+        }
+        return wf_reply_response(rq, 304, nm);
+    }
     struct wf_blob *b = cache_get(srv, limit, offset, rev);
     if (b == NULL) {
         wf_plugin *list = NULL;
@@ -222,6 +236,9 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
         return wf_reply_error(rq, 500, "Internal error: out of memory");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    /* Revalidate every time: the ETag makes that cheap. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     return wf_reply_response(rq, 200, resp);
 }
 

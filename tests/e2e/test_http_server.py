@@ -2,6 +2,7 @@
 while runs are waiting (suspended connections), the plugin-list cache
 following every write, bodies without Content-Length over the limit, HEAD,
 the static UI (types, caching, no way out of its folder)."""
+import gzip
 import http.client
 import json
 import os
@@ -86,6 +87,32 @@ class TestHttpServer(ServerCase):
         self.assertEqual(r.json["version"], 2)
         first = self.server.get("/api/plugins/list").json[0]
         self.assertEqual((first["name"], first["version"], first["description"]), ("cache_0", 2, "v2"))
+
+    def test_list_etag_and_gzip(self):
+        self.assertEqual(self.server.upload("etag_a", "print(1)\n").status, 200)
+        r = self.server.get("/api/plugins/list")
+        etag = r.headers["etag"]
+        self.assertTrue(etag.startswith('W/"'), etag)
+        r2 = self.server.get("/api/plugins/list", headers={"If-None-Match": etag})
+        self.assertEqual(r2.status, 304)
+        self.assertEqual(r2.body, b"")
+        # another page, or any write, is another ETag
+        r3 = self.server.get("/api/plugins/list?limit=1", headers={"If-None-Match": etag})
+        self.assertEqual(r3.status, 200)
+        self.assertEqual(self.server.upload("etag_b", "print(2)\n").status, 200)
+        r4 = self.server.get("/api/plugins/list", headers={"If-None-Match": etag})
+        self.assertEqual(r4.status, 200)
+        self.assertEqual(r4.json[0]["name"], "etag_b")
+        # gzip for clients that ask (lists over 1 kB): the same list
+        for i in range(6):
+            self.server.upload(f"etag_more_{i}", "print(3)\n", description="x" * 100)
+        plain = self.server.get("/api/plugins/list")
+        self.assertGreater(len(plain.body), 1024)
+        self.assertNotIn("content-encoding", plain.headers)
+        r5 = self.server.get("/api/plugins/list", headers={"Accept-Encoding": "gzip, br"})
+        self.assertEqual(r5.headers.get("content-encoding"), "gzip")
+        self.assertIn("Accept-Encoding", r5.headers.get("vary", ""))
+        self.assertEqual(json.loads(gzip.decompress(r5.body)), plain.json)
 
     def _chunked_upload(self, total):
         s = socket.create_connection((self.server.host, self.server.port), timeout=30)
