@@ -60,6 +60,10 @@ enum MHD_Result wf_api_run(struct wf_call *c)
         ret = wf_reply_error(rq, 422, "Field 'plugin_name' is required");
         goto out;
     }
+    if (pn->not_string) {
+        ret = wf_reply_error(rq, 422, "Field 'plugin_name' must be a string");
+        goto out;
+    }
     if (in != NULL && in->value_len > srv->cfg->max_input_bytes) {
         ret = wf_reply_error(rq, 413, "input_data too large: %zu bytes, at most %zu are accepted",
                              in->value_len, srv->cfg->max_input_bytes);

@@ -63,7 +63,7 @@ static int form_add(wf_form *f, char *name, char *value, size_t value_len, char 
             rc = WF_ENOMEM;
         } else {
             f->fields = nf;
-            f->fields[f->n++] = (wf_form_field){ name, value, value_len, filename };
+            f->fields[f->n++] = (wf_form_field){ name, value, value_len, filename, 0 };
             return 0;
         }
     }
@@ -489,6 +489,7 @@ int wf_form_parse_json(const char *body, size_t len, wf_form *out, char *err, si
             json_decref(root);
             return rc;
         }
+        out->fields[out->n - 1].not_string = !json_is_string(v);
     }
     json_decref(root);
     return 0;

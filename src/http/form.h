@@ -27,6 +27,8 @@ typedef struct wf_form_field {
     char *value;       /* NUL-terminated copy; value_len excludes the NUL */
     size_t value_len;
     char *filename;    /* multipart file parts only, else NULL */
+    int not_string;    /* JSON bodies: the value was not a JSON string (it is
+                          the value's JSON text) */
 } wf_form_field;
 
 typedef struct wf_form {

@@ -167,7 +167,9 @@ static void test_json(void **state)
     const char *b = "{\"plugin_name\":\"hello\",\"input_data\":{\"a\":[1,2]},\"n\":null,\"k\":3}";
     assert_int_equal(wf_form_parse_json(b, strlen(b), &f, err, sizeof err), 0);
     assert_string_equal(wf_form_get(&f, "plugin_name")->value, "hello");
+    assert_false(wf_form_get(&f, "plugin_name")->not_string);
     assert_string_equal(wf_form_get(&f, "input_data")->value, "{\"a\":[1,2]}");
+    assert_true(wf_form_get(&f, "input_data")->not_string);
     assert_null(wf_form_get(&f, "n"));
     assert_string_equal(wf_form_get(&f, "k")->value, "3");
     wf_form_free(&f);
