@@ -356,6 +356,7 @@ static int wasm_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
     if (p->pidfd >= 0)
         wait_fd(p->pidfd, POLLIN, -1);
     struct wf_zygote_status zs;
+    memset(&zs, 0, sizeof zs);
     ssize_t n = -1;
     if (wp && wp->status_fd >= 0 && wait_fd(wp->status_fd, POLLIN, STATUS_TIMEOUT_MS) > 0) {
         do
