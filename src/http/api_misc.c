@@ -50,6 +50,19 @@ void wf_api_health_setup(struct wf_http *srv)
 {
     srv->health_ok = health_text(srv, 1, &srv->health_ok_len);
     srv->health_degraded = health_text(srv, 0, &srv->health_degraded_len);
+    if (wf_cors_is_star(srv) && srv->health_ok && srv->health_degraded) {
+        srv->health_resp_ok = MHD_create_response_from_buffer(srv->health_ok_len, srv->health_ok,
+                                                              MHD_RESPMEM_PERSISTENT);
+        srv->health_resp_degraded = MHD_create_response_from_buffer(
+            srv->health_degraded_len, srv->health_degraded, MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *both[] = { srv->health_resp_ok, srv->health_resp_degraded };
+        for (int i = 0; i < 2; i++) {
+            if (both[i] == NULL)
+                continue;
+            MHD_add_response_header(both[i], MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+            MHD_add_response_header(both[i], MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+        }
+    }
     wf_api_health_refresh(srv);
 }
 
@@ -81,6 +94,9 @@ enum MHD_Result wf_api_health(struct wf_req *rq)
     if (now - last >= 1000 && atomic_compare_exchange_strong(&srv->db_checked_ms, &last, now))
         wf_http_want_db_check(srv);
     int ok = atomic_load(&srv->db_ok);
+    struct MHD_Response *shared = ok ? srv->health_resp_ok : srv->health_resp_degraded;
+    if (shared != NULL)
+        return wf_reply_shared(rq, ok ? 200 : 503, shared);
     const char *body = ok ? srv->health_ok : srv->health_degraded;
     size_t len = ok ? srv->health_ok_len : srv->health_degraded_len;
     if (body == NULL)

@@ -53,6 +53,9 @@ struct wf_http {
      * most once a second, off the request path. */
     char *health_ok, *health_degraded;
     size_t health_ok_len, health_degraded_len;
+    /* ...and, when CORS_ORIGINS is "*" (every answer's headers are the
+     * same), whole responses built once and queued again and again. */
+    struct MHD_Response *health_resp_ok, *health_resp_degraded;
     atomic_int_fast64_t db_checked_ms;
     atomic_int db_ok;
     int db_check_wanted;   /* under mu: a worker pings the store */
@@ -143,6 +146,11 @@ enum MHD_Result wf_reply(struct wf_req *rq, int status, const char *ctype, const
                          size_t len, enum MHD_ResponseMemoryMode mode);
 enum MHD_Result wf_reply_response(struct wf_req *rq, int status, struct MHD_Response *resp);
 enum MHD_Result wf_reply_json(struct wf_req *rq, int status, json_t *j); /* steals j */
+/* Queue a response built once, with all its headers (CORS included), and
+ * kept by the caller. */
+enum MHD_Result wf_reply_shared(struct wf_req *rq, int status, struct MHD_Response *resp);
+/* Is CORS_ORIGINS "*" (the same CORS header on every answer)? */
+int wf_cors_is_star(const struct wf_http *srv);
 enum MHD_Result wf_reply_error(struct wf_req *rq, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The status and detail for a store/runs error code. */

@@ -35,11 +35,17 @@ static double elapsed_ms(const struct timespec *t0)
 
 /* ---- answers ------------------------------------------------------------- */
 
+int wf_cors_is_star(const struct wf_http *srv)
+{
+    const char *cfg = srv->cfg->cors_origins;
+    return cfg == NULL || *cfg == '\0' || strcmp(cfg, "*") == 0;
+}
+
 static void add_cors(struct wf_req *rq, struct MHD_Response *resp)
 {
     const char *cfg = rq->srv->cfg->cors_origins;
     const char *origin = NULL;
-    int star = cfg == NULL || *cfg == '\0' || strcmp(cfg, "*") == 0;
+    int star = wf_cors_is_star(rq->srv);
     if (!star)
         origin = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
     const char *allow = wf_cors_allow_origin(cfg, origin);
@@ -72,6 +78,14 @@ enum MHD_Result wf_reply_response(struct wf_req *rq, int status, struct MHD_Resp
     add_cors(rq, resp);
     enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
+    log_request(rq, status);
+    wf_metrics_http_request(status);
+    return ret;
+}
+
+enum MHD_Result wf_reply_shared(struct wf_req *rq, int status, struct MHD_Response *resp)
+{
+    enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
     log_request(rq, status);
     wf_metrics_http_request(status);
     return ret;
@@ -755,6 +769,10 @@ void wf_http_stop(wf_http *srv)
         return;
     wf_api_list_cache_free(srv);
     wf_static_free(srv);
+    if (srv->health_resp_ok)
+        MHD_destroy_response(srv->health_resp_ok);
+    if (srv->health_resp_degraded)
+        MHD_destroy_response(srv->health_resp_degraded);
     free(srv->health_ok);
     free(srv->health_degraded);
     pthread_mutex_destroy(&srv->mu);
