@@ -2,13 +2,10 @@
  * code, upload (checked in the sandbox first) and delete. */
 #include "http/internal.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "common/log.h"
@@ -19,11 +16,6 @@
 #define LIST_LIMIT_MAX 10000
 
 /* ---- GET /api/plugins/list ------------------------------------------------ */
-
-/* Answers from this size on are also kept in a memfd and sent with
- * sendfile: copying hundreds of kilobytes into the socket per request is
- * what limits the list's throughput, and sendfile skips that copy. */
-#define BLOB_FD_MIN (32 * 1024)
 
 /* gzip of len bytes into a new buffer (NULL when it does not pay off or
  * fails: the plain bytes are sent then). */
@@ -61,24 +53,9 @@ static struct wf_blob *blob_new(const char *text)
         return NULL;
     atomic_init(&b->refs, 1);
     b->len = len;
-    b->fd = -1;
     b->gz_len = 0;
     b->gz = len <= UINT_MAX ? gzip_bytes(text, len, &b->gz_len) : NULL;
     memcpy(b->data, text, len + 1);
-    if (len >= BLOB_FD_MIN) {
-        int fd = memfd_create("wf-list", MFD_CLOEXEC);
-        size_t done = 0;
-        while (fd >= 0 && done < len) {
-            ssize_t w = write(fd, text + done, len - done);
-            if (w <= 0) {
-                close(fd);
-                fd = -1;
-            } else {
-                done += (size_t)w;
-            }
-        }
-        b->fd = fd; /* -1: the buffer is sent instead */
-    }
     return b;
 }
 
@@ -86,8 +63,6 @@ static void blob_unref(void *cls)
 {
     struct wf_blob *b = cls;
     if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1) {
-        if (b->fd >= 0)
-            close(b->fd);
         free(b->gz);
         free(b);
     }
@@ -209,29 +184,18 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
             return wf_reply_error(rq, 500, "Internal error: out of memory");
         cache_put(srv, limit, offset, rev, b);
     }
-    /* The response holds a reference (or its own descriptor), so a newer
-     * revision replacing the cache entry never frees bytes being sent. */
+    /* The response holds a reference, so a newer revision replacing the
+     * cache entry never frees bytes being sent. */
     struct MHD_Response *resp = NULL;
     const char *ae = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_ACCEPT_ENCODING);
     int gzip = b->gz != NULL && wf_accepts_gzip(ae);
-    int fd = !gzip && b->fd >= 0 && srv->sendfile_ok ? fcntl(b->fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (gzip) {
-        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->gz_len, b->gz, blob_unref, b);
-        if (resp == NULL)
-            blob_unref(b);
-        else
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    } else if (fd >= 0) {
-        resp = MHD_create_response_from_fd(b->len, fd); /* closes fd */
-        if (resp == NULL)
-            close(fd);
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        gzip ? b->gz_len : b->len, gzip ? b->gz : b->data, blob_unref, b);
+    if (resp == NULL)
         blob_unref(b);
-    } else {
-        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data, blob_unref, b);
-        if (resp == NULL)
-            blob_unref(b);
-    }
+    else if (gzip)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     if (resp == NULL)
         return wf_reply_error(rq, 500, "Internal error: out of memory");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");

@@ -29,7 +29,6 @@ typedef void (*wf_work_fn)(struct wf_call *c);
  * it (reference counted; freed by the last one). */
 struct wf_blob {
     atomic_int refs;
-    int fd;       /* a memfd with the same bytes (large answers), or -1 */
     char *gz;     /* the same bytes gzip-compressed, or NULL */
     size_t gz_len;
     size_t len;
@@ -47,7 +46,6 @@ struct wf_http {
     struct MHD_Daemon *daemon;
     int port;
     atomic_int quiescing;
-    int sendfile_ok;          /* SIGPIPE is ignored: libmicrohttpd may use sendfile */
 
     /* /health: both answers prebuilt; the database check is refreshed at
      * most once a second, off the request path. */

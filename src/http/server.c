@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -666,10 +665,6 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned threads = cfg->http_threads > 0 ? (unsigned)cfg->http_threads : 1;
-    /* sendfile cannot be told MSG_NOSIGNAL: libmicrohttpd uses it only when
-     * the process ignores SIGPIPE, as the server's main does. */
-    struct sigaction pipe_action;
-    srv->sendfile_ok = sigaction(SIGPIPE, NULL, &pipe_action) == 0 && pipe_action.sa_handler == SIG_IGN;
     errno = 0;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
@@ -683,7 +678,6 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
          * not made larger. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_SIGPIPE_HANDLED_BY_APP, srv->sendfile_ok,
         MHD_OPTION_END);
     int saved = errno;
     freeaddrinfo(ai);
