@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # build-python.sh - builds the sandbox's CPython 3.11 for wasm32-wasi from Debian's source package.
-# Output (cached by a hash of every input): python.wasm, stdlib.tar, logs/; last stdout line = output dir.
+# Output (cached by a hash of every input): python.wasm, stdlib.tar, stdlib-tests.tar (the same plus
+# CPython's test package), logs/; the last stdout line is the output dir.
 #
 # Steps: fetch Debian's upstream tarballs (python3.11, zlib), build a native "build python" (cached on
 # its own), cross-build zlib and CPython with clang-19 + wasi-libc, shrink with wasm-opt, then pack the
 # guest's file tree (/usr/lib/python3.11 with precompiled .pyc, /usr/share/zoneinfo) into a ustar archive.
 # Environment: WF_CACHE (default ~/.cache/wasmforge), WF_JOBS (default 2; the machine is shared).
 set -euo pipefail
+# The body is one block: bash reads it whole before running it, so editing this file while a
+# build runs cannot change what that build does.
+{
 
 PY_VERSION=3.11.2
 PY_ORIG_SHA256=2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849
 PY_SUITE=bookworm
+# 3.11.2's release day: the build date CPython embeds (sys.version), so that builds are reproducible.
+PY_RELEASE_EPOCH=1675814400
 CACHE=${WF_CACHE:-$HOME/.cache/wasmforge}
 JOBS=${WF_JOBS:-2}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -114,7 +120,7 @@ key=$(printf '%s\n' "$PY_ORIG_SHA256" "$zlib_sha" "$(sha "$SCRIPT")" "$patch_sum
     "$($WASI_CC --version | head -n1)" "$(wasm-opt --version)" "$(dpkg-query -W -f='${Version}' wasi-libc)" \
     "$WASI_CFLAGS" "$CROSS_CONFIGURE" "$WASM_OPT_FLAGS" "$native_key" "tzdata $tz_version" | sha)
 OUT="$CACHE/python-wasm/$key"
-if [ -f "$OUT/python.wasm" ] && [ -f "$OUT/stdlib.tar" ]; then
+if [ -f "$OUT/python.wasm" ] && [ -f "$OUT/stdlib.tar" ] && [ -f "$OUT/stdlib-tests.tar" ]; then
     echo "$OUT"
     exit 0
 fi
@@ -169,7 +175,7 @@ mkdir -p "$W/cross/Modules" && : >"$W/cross/Modules/Setup.local"
     run "$LOGDIR/configure.log" env \
         CONFIG_SITE="$W/cpython/Tools/wasm/config.site-wasm32-wasi" \
         CC="$CC_WASI" CPP="$CC_WASI -E" AR="$WASI_AR" RANLIB="$WASI_RANLIB" \
-        CFLAGS="$WASI_CFLAGS" \
+        CFLAGS="$WASI_CFLAGS -ffile-prefix-map=$W=/build" SOURCE_DATE_EPOCH="$PY_RELEASE_EPOCH" \
         ZLIB_CFLAGS="-I$W/zlib" ZLIB_LIBS="-L$W/zlib -lz" \
         PKG_CONFIG_PATH="" PKG_CONFIG_LIBDIR="$W/no-pkgconfig" \
         ../cpython/configure --host=wasm32-unknown-wasi --build="$(../cpython/config.guess)" \
@@ -179,7 +185,7 @@ timing "configure" $((SECONDS - t0))
 
 step "build CPython for wasm32-wasi"
 t0=$SECONDS
-(cd "$W/cross" && run "$LOGDIR/make.log" make -j"$JOBS")
+(cd "$W/cross" && run "$LOGDIR/make.log" env SOURCE_DATE_EPOCH="$PY_RELEASE_EPOCH" make -j"$JOBS")
 [ -f "$W/cross/python.wasm" ] || fail "make finished but python.wasm is missing"
 timing "make" $((SECONDS - t0))
 # configure's verdict per optional module (yes, missing, disabled, n/a) for docs/engine-build.md.
@@ -206,9 +212,14 @@ sysconf=$(compgen -G "$W/cross/build/lib.wasi-wasm32-3.11/_sysconfigdata_*.py" |
     fail "no _sysconfigdata in the cross build"
 cp "$sysconf" "$LIB/"
 # The guest's zoneinfo: Debian's tzdata, symlinks resolved so the image holds only files and folders.
+# Not right/ (leap-second variants) nor posix/ (duplicates), nor the host's own localtime; a dangling
+# link is skipped rather than failing the build.
 if [ -d /usr/share/zoneinfo ]; then
-    cp -rL /usr/share/zoneinfo "$ROOT/usr/share/zoneinfo"
-    rm -rf "$ROOT/usr/share/zoneinfo/right" "$ROOT/usr/share/zoneinfo/posix"
+    mkdir "$ROOT/usr/share/zoneinfo"
+    (cd /usr/share/zoneinfo &&
+        find -L . \( -path ./right -o -path ./posix -o -path ./localtime \) -prune -o -type f -print |
+        LC_ALL=C sort | tar --dereference --hard-dereference -cf - -T -) | tar -C "$ROOT/usr/share/zoneinfo" -xf -
+    [ -f "$ROOT/usr/share/zoneinfo/UTC" ] || fail "copying /usr/share/zoneinfo"
 else
     echo "build-python: /usr/share/zoneinfo missing (package tzdata); zoneinfo will not find zones" >&2
 fi
@@ -221,9 +232,24 @@ run "$LOGDIR/compileall.log" "$BUILD_PY" -E -Wi -m compileall -q -j"$JOBS" \
     -x 'bad_coding|badsyntax' "$LIB"
 timing "stdlib tree + compileall" $((SECONDS - t0))
 
+# Only regular files and folders: the guest's VFS knows no links (--hard-dereference).
+pack() {
+    tar -C "$ROOT" --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+        --hard-dereference -cf "$1" usr tmp
+}
 step "stdlib.tar"
-tar -C "$ROOT" --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
-    -cf "$W/stdlib.tar" usr tmp
+pack "$W/stdlib.tar"
+
+# The same tree plus CPython's own test package, for running its test modules inside the sandbox
+# (what of the stdlib works there). Some test data files are invalid Python on purpose, so a
+# compileall failure here is logged, not fatal.
+step "stdlib-tests.tar"
+t0=$SECONDS
+tar -C "$W/cpython/Lib" --exclude='__pycache__' -cf - test | tar -C "$LIB" -xf -
+"$BUILD_PY" -E -Wi -m compileall -q -j"$JOBS" --invalidation-mode unchecked-hash -d /usr/lib/python3.11/test \
+    -x 'bad_coding|badsyntax|test_lib2to3/data' "$LIB/test" >"$LOGDIR/compileall-tests.log" 2>&1 || true
+pack "$W/stdlib-tests.tar"
+timing "stdlib-tests.tar" $((SECONDS - t0))
 cp "$W/cross/pyconfig.h" "$LOGDIR/pyconfig.h"
 
 echo "total: $((SECONDS - T_START)) s" >>"$LOGDIR/time.txt"
@@ -237,3 +263,5 @@ if ! mv -T "$W" "$OUT" 2>/dev/null; then
 fi
 W=""
 echo "$OUT"
+exit 0
+}

@@ -11,6 +11,9 @@
 # The cache folder is ~/.cache/wasmforge/native/<sha256 of module, these scripts, wasm2c and gcc
 # versions, flags>; it is built in a temporary folder and renamed into place, so it is complete or absent.
 set -euo pipefail
+# The body is one block: bash reads it whole before running it, so editing this file while a
+# build runs cannot change what that build does.
+{
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${WF_CACHE:-$HOME/.cache/wasmforge}
@@ -106,3 +109,5 @@ if ! mv -T "$W" "$OUT" 2>/dev/null; then
 fi
 W=""
 echo "$OUT"
+exit 0
+}

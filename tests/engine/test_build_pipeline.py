@@ -365,6 +365,26 @@ def stub_host(header):
     return "\n".join(out)
 
 
+@unittest.skipUnless(have("node"), "node not installed")
+class CPythonTestsUnderNodeTest(unittest.TestCase):
+    """stdlib-tests.tar: CPython's own test modules run inside the guest."""
+
+    def test_a_cpython_test_module_passes(self):
+        d = python_wasm_dir()
+        with tempfile.TemporaryDirectory(prefix="wf-pytests-") as root:
+            with tarfile.open(os.path.join(d, "stdlib-tests.tar")) as t:
+                t.extractall(root)
+            self.assertTrue(os.path.exists(os.path.join(root, "usr/lib/python3.11/test/support/__init__.py")))
+            runner = os.path.join(ROOT, "scripts", "wasm", "node-wasi-run.mjs")
+            p = subprocess.run(["node", "--no-warnings", runner, "--root", root, os.path.join(d, "python.wasm"),
+                                "-c", "import os, unittest; os.chdir('/tmp'); "  # tests write into the cwd
+                                "unittest.main(module=None, argv=['python', 'test.test_base64'])"],
+                               capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertRegex(p.stderr, r"Ran [1-9]\d* tests")
+        self.assertIn("\nOK", p.stderr)
+
+
 class EngineModuleProductTest(unittest.TestCase):
     """The cached native engine module (make engine-module)."""
 
