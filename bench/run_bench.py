@@ -57,17 +57,31 @@ def pss_kb(pid):
     return 0
 
 
-def children(pid):
-    out = []
+def process_tree():
+    """{ppid: [pid, ...]} for every process, read in one pass."""
+    tree = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
                 with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(d))
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
-                pass
-    return out
+                continue
+            tree.setdefault(ppid, []).append(int(d))
+    return tree
+
+
+def descendants(pid):
+    """Every process below pid (native runs are children of the server,
+    WebAssembly runs children of its zygote) and which of them are runs
+    (the leaves: a zygote has children)."""
+    tree = process_tree()
+    out, todo = [], [pid]
+    while todo:
+        kids = tree.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out, [k for k in out if k not in tree]
 
 
 def bare_python_latency(n):
@@ -136,8 +150,9 @@ def main():
         def sampler():
             go.wait()
             time.sleep(2.0)  # every run is inside its AI calls by now
-            kids = children(srv.proc.pid)
+            kids, runs = descendants(srv.proc.pid)
             sample["n"] = len(kids)
+            sample["runs"] = len(runs)
             sample["rss"] = sum(rss_kb(k) for k in kids)
             sample["pss"] = sum(pss_kb(k) for k in kids)
             sample["server_rss"] = rss_kb(srv.proc.pid)
@@ -164,12 +179,14 @@ def main():
         print(f"    GET /health during the wait: {sample.get('health')} in "
               f"{sample.get('health_ms', 0):.1f} ms")
         bare_rss, bare_pss = bare_python_memory()
-        n = max(sample.get("n", 0), 1)
+        n = max(sample.get("runs", 0), 1)
         per_pss = sample.get("pss", 0) / n
         per_rss = sample.get("rss", 0) / n
         server_per = (sample.get("server_rss", 0) - server_rss0) / max(N_AI, 1)
-        print(f"(c) memory per waiting run ({sample.get('n')} sandbox processes sampled):")
-        print(f"    sandbox process  PSS {per_pss / 1024:6.2f} MiB  RSS {per_rss / 1024:6.2f} MiB")
+        print(f"(c) memory per waiting run ({sample.get('runs')} runs in "
+              f"{sample.get('n')} processes below the server):")
+        print(f"    per run          PSS {per_pss / 1024:6.2f} MiB  RSS {per_rss / 1024:6.2f} MiB "
+              "(RSS counts shared pages once per process)")
         print(f"    server's own growth per run {server_per:7.1f} KiB")
         print(f"    bare python3     PSS {bare_pss / 1024:6.2f} MiB  RSS {bare_rss / 1024:6.2f} MiB")
         print(f"    ratio (sandbox PSS + server share) / bare python3 PSS: "
