@@ -5,10 +5,15 @@
  * here opens a file, a socket or a process, and no memory may become
  * executable: the guest's code is all compiled in before the fork. */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/zygote.h"
@@ -16,13 +21,9 @@
 
 #define REPORT_FD 103
 
-int wf_zygote_seccomp(char *err, size_t errlen)
+/* The rules, into ctx. 0 or a negative errno. */
+static int add_rules(scmp_filter_ctx ctx)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-    if (!ctx) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -1;
-    }
     int rc = 0;
 #define ALLOW(name) \
     if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), 0)
@@ -80,9 +81,8 @@ int wf_zygote_seccomp(char *err, size_t errlen)
     ALLOW(futex);
     ALLOW(getpid);
     ALLOW(gettid);
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+    /* Not tgkill: abort() then ends the process by this filter instead,
+     * and no run can signal another (they share a user). */
     ALLOW(exit);
     ALLOW(exit_group);
 
@@ -95,10 +95,51 @@ int wf_zygote_seccomp(char *err, size_t errlen)
 #undef ALLOW
 #undef ALLOW_FD
 #undef REFUSE
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    if (rc < 0)
-        snprintf(err, errlen, "seccomp: %s", strerror(-rc));
+    return rc;
+}
+
+/* Compiles the filter once, in the zygote: every child loads the same BPF
+ * program (wf_zygote_seccomp_load) instead of compiling its own. */
+int wf_zygote_seccomp_build(struct sock_fprog *prog, char *err, size_t errlen)
+{
+    memset(prog, 0, sizeof *prog);
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (!ctx) {
+        snprintf(err, errlen, "seccomp_init failed");
+        return -1;
+    }
+    int rc = add_rules(ctx);
+    int fd = -1;
+    struct sock_filter *code = NULL;
+    if (rc == 0) {
+        fd = memfd_create("wf-seccomp", MFD_CLOEXEC);
+        rc = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+    }
+    struct stat st;
+    if (rc == 0 && fstat(fd, &st) < 0)
+        rc = -errno;
+    if (rc == 0 && (st.st_size <= 0 || st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+                    st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS))
+        rc = -EINVAL;
+    if (rc == 0 && (code = malloc((size_t)st.st_size)) == NULL)
+        rc = -ENOMEM;
+    if (rc == 0 && pread(fd, code, (size_t)st.st_size, 0) != st.st_size)
+        rc = -EIO;
+    if (fd >= 0)
+        close(fd);
     seccomp_release(ctx);
-    return rc < 0 ? -1 : 0;
+    if (rc < 0) {
+        free(code);
+        snprintf(err, errlen, "building the seccomp filter failed: %s", strerror(-rc));
+        return -1;
+    }
+    prog->filter = code;
+    prog->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+    return 0;
+}
+
+/* In a child, after PR_SET_NO_NEW_PRIVS. 0 or -1 with errno. */
+int wf_zygote_seccomp_load(const struct sock_fprog *prog)
+{
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ static struct {
     int is_child;
     int sigfd;
     unsigned long vmdata_kb; /* the zygote's data size when it was ready */
+    struct sock_fprog filter; /* the children's seccomp program */
     struct kid kids[MAX_KIDS];
     size_t nkids;
 } z = {.control_fd = -1, .sigfd = -1};
@@ -193,11 +195,8 @@ static void child_setup(const struct wf_zygote_req *req, const int *fds, int rep
         child_report("PR_SET_NO_NEW_PRIVS");
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         child_report("PR_SET_DUMPABLE");
-    char err[200];
-    if (wf_zygote_seccomp(err, sizeof err) < 0) {
-        errno = EPERM;
-        child_report(err);
-    }
+    if (wf_zygote_seccomp_load(&z.filter) < 0)
+        child_report("seccomp");
     close(REPORT_FD);
 }
 
@@ -356,6 +355,11 @@ static void serve(void)
     z.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     if (z.sigfd < 0) {
         wf_zygote_fail(z.control_fd, "signalfd failed");
+        _exit(1);
+    }
+    char err[200];
+    if (wf_zygote_seccomp_build(&z.filter, err, sizeof err) < 0) {
+        wf_zygote_fail(z.control_fd, err);
         _exit(1);
     }
     z.vmdata_kb = vmdata_kb();

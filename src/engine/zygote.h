@@ -31,7 +31,11 @@ int wf_zygote_is_child(void);
 void wf_zygote_fail(int control_fd, const char *msg);
 
 /* Confinement of a child, in confine.c: the seccomp allow-list for the WASI
- * host's own system calls. 0 or -1 with err filled. */
-int wf_zygote_seccomp(char *err, size_t errlen);
+ * host's own system calls, compiled once in the zygote (0, or -1 with err
+ * filled; prog->filter is malloc'd and kept for the zygote's life) and
+ * loaded by each child (0, or -1 with errno). */
+struct sock_fprog;
+int wf_zygote_seccomp_build(struct sock_fprog *prog, char *err, size_t errlen);
+int wf_zygote_seccomp_load(const struct sock_fprog *prog);
 
 #endif
