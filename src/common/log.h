@@ -17,8 +17,9 @@ int wf_log_level_parse(const char *s);
 void wf_log(enum wf_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* A message with extra key/value string fields (NULL-terminated list of
- * alternating keys and values), e.g. one line per HTTP request. */
+/* A message with extra key/value string fields (alternating keys and
+ * values, ended by (const char *)NULL: a bare NULL may be an int in a
+ * variadic call), e.g. one line per HTTP request. */
 void wf_log_kv(enum wf_log_level level, const char *msg, ...);
 
 /* Write out lines still buffered (INFO and DEBUG lines are written in

@@ -38,7 +38,7 @@ json_t *wf_json_error(const char *detail)
          * readable and the answer valid JSON. */
         char buf[1024];
         size_t i;
-        for (i = 0; detail[i] && i < sizeof buf - 1; i++)
+        for (i = 0; i < sizeof buf - 1 && detail[i]; i++)
             buf[i] = (unsigned char)detail[i] < 0x80 ? detail[i] : '?';
         buf[i] = '\0';
         d = json_string(buf);

@@ -63,7 +63,7 @@ static void log_request(struct wf_req *rq, int status)
     /* The path only: MHD hands us the query separately, and query strings
      * are where secrets end up. */
     wf_log_kv(status >= 500 ? WF_LOG_WARN : WF_LOG_INFO, "request", "method", rq->method, "path",
-              rq->url, "status", st, "ms", ms, NULL);
+              rq->url, "status", st, "ms", ms, (const char *)NULL);
 }
 
 enum MHD_Result wf_reply_response(struct wf_req *rq, int status, struct MHD_Response *resp)
@@ -203,20 +203,33 @@ static void call_unref(struct wf_call *c)
     pthread_mutex_unlock(&srv->mu);
 }
 
-void wf_call_begin(struct wf_call *c)
+/* Add the work's reference; then, under srv->mu, put the call on the
+ * in-flight list. Split so that wf_call_offload can check the queue and
+ * enqueue under the same lock. */
+static void call_ref_work(struct wf_call *c)
 {
-    struct wf_http *srv = call_srv(c);
     pthread_mutex_lock(&c->mu);
     c->refs++;
     c->pending = 1;
     pthread_mutex_unlock(&c->mu);
-    pthread_mutex_lock(&srv->mu);
+}
+
+static void inflight_add_locked(struct wf_http *srv, struct wf_call *c)
+{
     c->next_inflight = srv->inflight;
     c->prev_inflight = NULL;
     if (srv->inflight)
         srv->inflight->prev_inflight = c;
     srv->inflight = c;
     srv->inflight_n++;
+}
+
+void wf_call_begin(struct wf_call *c)
+{
+    struct wf_http *srv = call_srv(c);
+    call_ref_work(c);
+    pthread_mutex_lock(&srv->mu);
+    inflight_add_locked(srv, c);
     pthread_mutex_unlock(&srv->mu);
 }
 
@@ -309,17 +322,25 @@ enum MHD_Result wf_call_offload(struct wf_call *c, wf_work_fn work)
 {
     struct wf_http *srv = call_srv(c);
     c->work = work;
+    /* The reference first: a worker may finish the call as soon as it is
+     * queued. */
+    call_ref_work(c);
     pthread_mutex_lock(&srv->mu);
     int refuse = srv->stopping || srv->q_len == WF_WORK_QUEUE;
+    if (!refuse) {
+        inflight_add_locked(srv, c);
+        srv->queue[(srv->q_head + srv->q_len) % WF_WORK_QUEUE] = c;
+        srv->q_len++;
+        pthread_cond_signal(&srv->cv);
+    }
     pthread_mutex_unlock(&srv->mu);
-    if (refuse)
+    if (refuse) {
+        pthread_mutex_lock(&c->mu);
+        c->pending = 0;
+        c->refs--; /* MHD's reference remains */
+        pthread_mutex_unlock(&c->mu);
         return wf_reply_error(&c->rq, 503, "The server is busy; try again shortly");
-    wf_call_begin(c);
-    pthread_mutex_lock(&srv->mu);
-    srv->queue[(srv->q_head + srv->q_len) % WF_WORK_QUEUE] = c;
-    srv->q_len++;
-    pthread_cond_signal(&srv->cv);
-    pthread_mutex_unlock(&srv->mu);
+    }
     return wf_call_wait(c);
 }
 
@@ -742,18 +763,17 @@ void wf_http_stop(wf_http *srv)
     free(srv->workers);
     srv->workers = NULL;
 
-    int leak = 0;
+    /* A run callback may still come for what is left: answer the clients
+     * now, and keep the server's memory so that the late callback stays
+     * harmless. (Lock order srv->mu, then c->mu: nothing takes them the
+     * other way round.) */
     pthread_mutex_lock(&srv->mu);
-    struct wf_call *stuck = srv->inflight;
-    leak = srv->inflight_n > 0;
-    pthread_mutex_unlock(&srv->mu);
-    if (leak) {
-        /* A run callback may still come: answer the clients now, and keep
-         * the server's memory so that the late callback stays harmless. */
+    int leak = srv->inflight_n > 0;
+    if (leak)
         wf_log_error("http: %d request(s) still waiting at shutdown; answering 503", srv->inflight_n);
-        for (struct wf_call *c = stuck; c != NULL; c = c->next_inflight)
-            call_finish(c, 503, NULL, "The server is shutting down", 1);
-    }
+    for (struct wf_call *c = srv->inflight; c != NULL; c = c->next_inflight)
+        call_finish(c, 503, NULL, "The server is shutting down", 1);
+    pthread_mutex_unlock(&srv->mu);
     /* Let resumed connections send their answers before closing. */
     wait_zero(srv, &srv->calls_alive, 2);
     if (srv->daemon != NULL)

@@ -38,7 +38,7 @@ static void emit_text(void)
 {
     wf_log_setup(WF_LOG_INFO, 0);
     wf_log_debug("hidden %d", 1);
-    wf_log_kv(WF_LOG_INFO, "request", "method", "GET", "path", "/a b", NULL);
+    wf_log_kv(WF_LOG_INFO, "request", "method", "GET", "path", "/a b", (const char *)NULL);
     wf_log_warn("two\nlines");
 }
 
@@ -59,11 +59,11 @@ static void test_text_lines(void **state)
 static void emit_json(void)
 {
     wf_log_setup(WF_LOG_DEBUG, 1);
-    wf_log_kv(WF_LOG_INFO, "request", "status", "200", "path", "/\"q\"", NULL);
+    wf_log_kv(WF_LOG_INFO, "request", "status", "200", "path", "/\"q\"", (const char *)NULL);
     char big[20000];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    wf_log_kv(WF_LOG_ERROR, "big", "a", "1", "b", big, NULL);
+    wf_log_kv(WF_LOG_ERROR, "big", "a", "1", "b", big, (const char *)NULL);
     wf_log_setup(WF_LOG_INFO, 0);
 }
 
