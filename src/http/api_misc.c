@@ -134,9 +134,14 @@ static void ollama_health_work(struct wf_call *c)
     char *version = NULL;
     json_t *models = NULL;
     json_t *out;
+    /* One budget for both calls: a slow Ollama is "disconnected" within
+     * about OLLAMA_TIMEOUT_MS + 0.5 s, not twice that. */
+    int64_t t0 = mono_ms();
     int rc = wf_ollama_version(srv->ollama, OLLAMA_TIMEOUT_MS, &version, err, sizeof err);
-    if (rc == 0)
-        rc = wf_ollama_tags(srv->ollama, OLLAMA_TIMEOUT_MS, &models, err, sizeof err);
+    if (rc == 0) {
+        int64_t left = OLLAMA_TIMEOUT_MS - (mono_ms() - t0);
+        rc = wf_ollama_tags(srv->ollama, left < 500 ? 500 : (int)left, &models, err, sizeof err);
+    }
     if (rc == 0) {
         json_t *names = json_array();
         size_t i;
