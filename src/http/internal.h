@@ -46,6 +46,10 @@ struct wf_http {
     struct MHD_Daemon *daemon;
     int port;
     atomic_int quiescing;
+    /* The listen socket MHD_quiesce_daemon hands back: closed only after
+     * MHD_stop_daemon, since pool threads may still touch it until then
+     * (closing it earlier makes their epoll_ctl fail, and MHD aborts). */
+    int quiesced_fd;
 
     /* /health: both answers prebuilt; the database check is refreshed at
      * most once a second, off the request path. */

@@ -655,6 +655,7 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
     srv->ollama = deps->ollama;
     srv->runs = deps->runs;
     srv->web_fd = -1;
+    srv->quiesced_fd = -1;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_mutex_init(&srv->cache_mu, NULL);
     pthread_mutex_init(&srv->types_mu, NULL);
@@ -726,7 +727,7 @@ void wf_http_quiesce(wf_http *srv)
     if (srv->daemon != NULL) {
         MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
         if (fd != MHD_INVALID_SOCKET)
-            close(fd);
+            srv->quiesced_fd = fd;
     }
 }
 
@@ -779,6 +780,9 @@ void wf_http_stop(wf_http *srv)
     if (srv->daemon != NULL)
         MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    if (srv->quiesced_fd >= 0)
+        close(srv->quiesced_fd);
+    srv->quiesced_fd = -1;
     if (leak)
         return;
     wf_api_list_cache_free(srv);
