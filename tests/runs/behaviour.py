@@ -150,7 +150,6 @@ class RunBehaviour:
         self.assertFalse(res["success"])
         self.assertEqual(res["error_type"], "plugin_error")
         self.assertIn("output limit", res["error"])
-        self.assertLess(res["duration_ms"], 4000)
 
     def test_ai_call_count(self):
         res = self.run_plugin(dedent('''
