@@ -6,13 +6,12 @@ import concurrent.futures
 import os
 import signal
 import threading
-import time
 import unittest
 
 from support.ollama_double import OllamaDouble, closed_port_url
 from support.server import Server, wait_for
 
-from behaviour import RunBehaviour, dedent
+from behaviour import RunBehaviour
 from runs_support import LIMITS, HttpRunsCase, run_fds, sandbox_pids
 
 
