@@ -83,16 +83,30 @@ int wf_http_db_note(struct wf_http *srv, int rc)
     return rc;
 }
 
+/* Ask for a database check unless one was asked for within the second. */
+static void db_check_soon(struct wf_http *srv)
+{
+    int_fast64_t now = mono_ms();
+    int_fast64_t last = atomic_load(&srv->db_checked_ms);
+    if (now - last >= 1000 && atomic_compare_exchange_strong(&srv->db_checked_ms, &last, now))
+        wf_http_want_db_check(srv);
+}
+
+int wf_http_db_gate(struct wf_http *srv)
+{
+    if (atomic_load_explicit(&srv->db_ok, memory_order_relaxed))
+        return 0;
+    db_check_soon(srv);
+    return WF_EUNAVAIL;
+}
+
 enum MHD_Result wf_api_health(struct wf_req *rq)
 {
     struct wf_http *srv = rq->srv;
     /* The database is checked at most once a second, by a worker: /health
      * never waits on it, and a flood of checks cannot become a flood of
      * database round trips. */
-    int_fast64_t now = mono_ms();
-    int_fast64_t last = atomic_load(&srv->db_checked_ms);
-    if (now - last >= 1000 && atomic_compare_exchange_strong(&srv->db_checked_ms, &last, now))
-        wf_http_want_db_check(srv);
+    db_check_soon(srv);
     int ok = atomic_load(&srv->db_ok);
     struct MHD_Response *shared = ok ? srv->health_resp_ok : srv->health_resp_degraded;
     if (shared != NULL)

@@ -146,6 +146,8 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
     if (query_int(rq, "offset", 0, INT_MAX, 0, &offset) != 0)
         return wf_reply_error(rq, 422, "offset must be an integer from 0 to %d", INT_MAX);
 
+    if (wf_http_db_gate(srv) != 0)
+        return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
     int64_t rev = 0;
     int rc = wf_http_db_note(srv, wf_store_plugins_revision(srv->store, &rev));
     if (rc != 0)
@@ -227,6 +229,8 @@ enum MHD_Result wf_api_plugin_code(struct wf_req *rq)
     char name[80];
     if (route_name(rq, name, sizeof name) != 0)
         return not_found(rq, name);
+    if (wf_http_db_gate(rq->srv) != 0)
+        return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
     wf_plugin p = { 0 };
     int rc = wf_http_db_note(rq->srv, wf_store_plugin_get(rq->srv->store, name, &p));
     if (rc == WF_ENOTFOUND)
@@ -243,6 +247,8 @@ enum MHD_Result wf_api_plugin_delete(struct wf_req *rq)
     char name[80];
     if (route_name(rq, name, sizeof name) != 0)
         return not_found(rq, name);
+    if (wf_http_db_gate(rq->srv) != 0)
+        return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
     int rc = wf_http_db_note(rq->srv, wf_store_plugin_delete(rq->srv->store, name));
     if (rc == WF_ENOTFOUND)
         return not_found(rq, name);
@@ -368,7 +374,9 @@ static void upload_work(struct wf_call *c)
         .input_hint = (char *)input_hint,
         .calls = wf_count_ai_calls(file->value, file->value_len),
     };
-    rc = wf_http_db_note(srv, wf_store_plugin_put(srv->store, &in, &out));
+    rc = wf_http_db_gate(srv);
+    if (rc == 0)
+        rc = wf_http_db_note(srv, wf_store_plugin_put(srv->store, &in, &out));
     if (rc != 0) {
         status = wf_status_for(rc) == 404 ? 500 : wf_status_for(rc);
         snprintf(detail, sizeof detail, "%s", wf_detail_for(rc));

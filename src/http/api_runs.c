@@ -81,7 +81,9 @@ enum MHD_Result wf_api_run(struct wf_call *c)
         ret = wf_reply_error(rq, 503, "The server is shutting down; try again shortly");
         goto out;
     }
-    rc = wf_http_db_note(srv, wf_store_plugin_get(srv->store, pn->value, &plugin));
+    rc = wf_http_db_gate(srv);
+    if (rc == 0)
+        rc = wf_http_db_note(srv, wf_store_plugin_get(srv->store, pn->value, &plugin));
     if (rc == WF_ENOTFOUND) {
         ret = wf_reply_error(rq, 404, "Plugin '%s' not found", pn->value);
         goto out;
@@ -125,6 +127,8 @@ enum MHD_Result wf_api_runs_list(struct wf_req *rq)
     if (os != NULL && wf_parse_int(os, 0, INT_MAX, &offset) != 0)
         return wf_reply_error(rq, 422, "offset must be an integer from 0 to %d", INT_MAX);
 
+    if (wf_http_db_gate(rq->srv) != 0)
+        return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
     wf_run_record *list = NULL;
     size_t n = 0;
     int rc = wf_store_run_list(rq->srv->store, plugin, (int)limit, (int)offset, &list, &n);
@@ -152,6 +156,8 @@ enum MHD_Result wf_api_run_get(struct wf_req *rq)
     id[n] = '\0';
     if (!wf_run_id_valid(rq->route.param, rq->route.param_len))
         return wf_reply_error(rq, 404, "Run '%s' not found", id);
+    if (wf_http_db_gate(rq->srv) != 0)
+        return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
     wf_run_record r = { 0 };
     int rc = wf_http_db_note(rq->srv, wf_store_run_get(rq->srv->store, id, &r));
     if (rc == WF_ENOTFOUND)

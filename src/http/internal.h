@@ -176,6 +176,11 @@ void wf_call_complete(struct wf_call *c, int status, char *json_body, const char
  * for /health follows what requests see (WF_EUNAVAIL = down, success =
  * up) without waiting for the next periodic check. Returns rc. */
 int wf_http_db_note(struct wf_http *srv, int rc);
+/* Before a store call: 0 to go ahead; WF_EUNAVAIL while the database is
+ * known to be down (a worker re-checks it at most once a second and opens
+ * the gate again), so that requests fail fast instead of each waiting
+ * for a connection timeout on an HTTP thread. */
+int wf_http_db_gate(struct wf_http *srv);
 
 /* Ask a worker to ping the store (for /health). */
 void wf_http_want_db_check(struct wf_http *srv);

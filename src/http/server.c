@@ -440,7 +440,7 @@ static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
         size_t factor = kind == WF_BODY_JSON ? 6 : kind == WF_BODY_URLENCODED ? 3 : 1;
         limit = payload > SIZE_MAX / 8 ? SIZE_MAX / 8 : payload * factor;
     }
-    limit += BODY_OVERHEAD;
+    limit = limit > SIZE_MAX - BODY_OVERHEAD - 1 ? SIZE_MAX - BODY_OVERHEAD - 1 : limit + BODY_OVERHEAD;
 
     long declared = -1;
     if (cl != NULL && wf_parse_int(cl, 0, LONG_MAX, &declared) == 0 && (size_t)declared > limit) {
@@ -458,7 +458,9 @@ static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
     memcpy(c->boundary, boundary, sizeof boundary);
     c->limit = limit;
     if (declared > 0) {
-        c->cap = (size_t)declared + 1;
+        /* Sized from the declared length, but only up to 64 kB: memory is
+         * spent on bytes that arrive, not on bytes a client promises. */
+        c->cap = (size_t)declared + 1 < 65536 ? (size_t)declared + 1 : 65536;
         c->body = malloc(c->cap);
         if (c->body == NULL) {
             call_unref(c);
