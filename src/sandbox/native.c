@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ typedef struct native {
     const wf_config *cfg;
     char exe[PATH_MAX];
     char *argv[12];
+    unsigned char *code;    /* the runner compiled once (marshal), framed */
+    size_t code_len;
     wf_native_plan plan;
     char desc[512];
 } native;
@@ -192,11 +195,124 @@ fail:
     return rc;
 }
 
+static void native_kill(wf_sandbox *sb, wf_sandbox_proc *p);
+static int native_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st);
+
+/* The runner's own bytecode, sent as the first bridge frame; the -c
+ * argument only reads and executes it. Compiling the runner's source on
+ * every start cost more CPU than all the rest of the runner. */
+static const char runner_boot[] =
+    "import marshal, os\n"
+    "def _wf_read(n):\n"
+    "    b = b''\n"
+    "    while len(b) < n:\n"
+    "        c = os.read(3, n - len(b))\n"
+    "        if not c:\n"
+    "            raise SystemExit(3)\n"
+    "        b += c\n"
+    "    return b\n"
+    "exec(marshal.loads(_wf_read(int.from_bytes(_wf_read(4), 'little'))))\n";
+
+/* Compile the runner with the host's python, outside any sandbox (it is
+ * our own code), as marshal data. Best effort: without it, each run
+ * compiles the source itself. */
+static void precompile_runner(native *nb)
+{
+    static const char prog[] =
+        "import marshal, sys\n"
+        "sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.read(), '<string>', 'exec')))\n";
+    char *const argv[] = {nb->exe, "-I", "-S", "-B", "-c", (char *)prog, NULL};
+    char *const envp[] = {NULL};
+    int in[2] = {-1, -1}, outp[2] = {-1, -1};
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0)
+        goto out;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+    pid_t pid;
+    int rc = posix_spawn(&pid, nb->exe, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(outp[1]);
+    in[0] = outp[1] = -1;
+    if (rc != 0)
+        goto out;
+    /* The source (a few KiB) fits the pipe: write all, then read. */
+    size_t off = 0;
+    while (off < wf_sdk_runner_py_len) {
+        ssize_t w = write(in[1], wf_sdk_runner_py + off, wf_sdk_runner_py_len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(in[1]);
+    in[1] = -1;
+    size_t cap = 1 << 20, len = 4;
+    unsigned char *buf = malloc(cap);
+    while (buf && len < cap) {
+        ssize_t r = read(outp[0], buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (buf && len > 4 && len < cap && off == wf_sdk_runner_py_len && WIFEXITED(st) &&
+        WEXITSTATUS(st) == 0) {
+        size_t n = len - 4;
+        buf[0] = (unsigned char)(n & 0xff);
+        buf[1] = (unsigned char)((n >> 8) & 0xff);
+        buf[2] = (unsigned char)((n >> 16) & 0xff);
+        buf[3] = (unsigned char)((n >> 24) & 0xff);
+        nb->code = buf;
+        nb->code_len = len;
+        buf = NULL;
+    }
+    free(buf);
+out:
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close(in[i]);
+        if (outp[i] >= 0)
+            close(outp[i]);
+    }
+}
+
 static int native_spawn(wf_sandbox *sb, const wf_sandbox_limits *lim, wf_sandbox_proc *out,
                         char *err, size_t errlen)
 {
     native *nb = (native *)sb;
-    return spawn_argv(nb, nb->argv, lim, out, err, errlen);
+    int rc = spawn_argv(nb, nb->argv, lim, out, err, errlen);
+    if (rc < 0 || nb->code == NULL)
+        return rc;
+    /* A fresh socket's buffer takes the runner's code at once; wait a
+     * little if it does not, rather than fail. */
+    size_t off = 0;
+    while (off < nb->code_len) {
+        ssize_t w = send(out->bridge_fd, nb->code + off, nb->code_len - off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
+            struct pollfd pf = {.fd = out->bridge_fd, .events = POLLOUT};
+            if (poll(&pf, 1, 1000) > 0)
+                continue;
+        }
+        wf_errorf(err, errlen, "handing the runner to the sandbox failed");
+        wf_sandbox_exit st;
+        native_kill(&nb->base, out);
+        native_reap(&nb->base, out, &st);
+        return WF_EIO;
+    }
+    return 0;
 }
 
 static void native_kill(wf_sandbox *sb, wf_sandbox_proc *p)
@@ -246,6 +362,7 @@ static const char *native_describe(const wf_sandbox *sb)
 static void native_free(wf_sandbox *sb)
 {
     native *nb = (native *)sb;
+    free(nb->code);
     wf_native_plan_free(&nb->plan);
     free(nb);
 }
@@ -301,8 +418,11 @@ int wf_sandbox_native_new(const wf_config *cfg, wf_sandbox **out, char *err, siz
         return WF_EUNAVAIL;
     }
     static char fdarg[] = "3";
+    precompile_runner(nb);
+    if (nb->code == NULL)
+        wf_log_warn("native sandbox: could not precompile the runner; each run compiles it");
     char *const argv[] = {nb->exe, "-I", "-S", "-B", "-X", "utf8", "-u", "-c",
-                          (char *)wf_sdk_runner_py, fdarg, NULL};
+                          nb->code ? (char *)runner_boot : (char *)wf_sdk_runner_py, fdarg, NULL};
     memcpy(nb->argv, argv, sizeof argv);
 
     /* The strongest confinement this kernel lets us have, tried in order. */

@@ -30,7 +30,7 @@ LIMITS = {
 
 def sandbox_pids(parent=None):
     """The sandboxed runners that the server `parent` started: native ones
-    (python with the runner as -c) and WebAssembly ones (children of the
+    (python with the runner, or its loader, as -c) and WebAssembly ones (children of the
     engine's zygote). Pass the server's pid: other servers on the machine
     run tests too, and their sandboxes are not ours."""
     pids = []
@@ -43,7 +43,7 @@ def sandbox_pids(parent=None):
         except OSError:
             continue
         if len(argv) > 9 and argv[0].startswith(b"/usr/bin/python3") and argv[1:4] == [b"-I", b"-S", b"-B"] \
-                and b"runner.py" in argv[8]:
+                and (b"runner.py" in argv[8] or b"_wf_read" in argv[8]):
             try:
                 if parent is None or _ppid(d) == parent:
                     pids.append(int(d))
