@@ -221,10 +221,15 @@ static size_t field_len(const char *p, size_t max)
     return z ? (size_t)(z - p) : max;
 }
 
-static int image_parse(struct wf_vfs_image *img, char *err, size_t errlen)
+/* fd >= 0: the archive is also mapped from fd, and headers are read with
+ * pread. Touching each header through the mapping would fault in (and at exit
+ * unmap) most of the file's pages, since headers are spread over all of it;
+ * this way a file's pages are only touched when the guest reads that file. */
+static int image_parse(struct wf_vfs_image *img, int fd, char *err, size_t errlen)
 {
     const unsigned char *a = img->archive;
     size_t n = img->archive_len, off = 0;
+    unsigned char hbuf[512];
     char namebuf[256 + 156];
     const char *xpath = NULL, *xlink = NULL;
     size_t xplen = 0, xllen = 0;
@@ -233,6 +238,13 @@ static int image_parse(struct wf_vfs_image *img, char *err, size_t errlen)
 
     while (off + 512 <= n) {
         const unsigned char *h = a + off;
+        if (fd >= 0) {
+            if (pread(fd, hbuf, 512, (off_t)off) != 512) {
+                wf_errorf(err, errlen, "archive: cannot read the header at offset %zu", off);
+                return WASI_EINVAL;
+            }
+            h = hbuf;
+        }
         int zero = 1;
         for (int i = 0; i < 512 && zero; i++)
             zero = h[i] == 0;
@@ -240,8 +252,11 @@ static int image_parse(struct wf_vfs_image *img, char *err, size_t errlen)
             return 0;
         unsigned sum = 0, want;
         int bad = 0;
+        /* The checksum field counts as spaces; a plain sum over the block vectorises. */
         for (int i = 0; i < 512; i++)
-            sum += (i >= 148 && i < 156) ? ' ' : h[i];
+            sum += h[i];
+        for (int i = 148; i < 156; i++)
+            sum += (unsigned)' ' - h[i];
         want = (unsigned)tar_number(h + 148, 8, &bad);
         if (bad || sum != want) {
             wf_errorf(err, errlen, "archive: bad header checksum at offset %zu", off);
@@ -288,8 +303,8 @@ static int image_parse(struct wf_vfs_image *img, char *err, size_t errlen)
             path = namebuf;
         }
         if (!link) {
-            link = (const char *)h + 157;
-            llen = field_len(link, 100);
+            llen = field_len((const char *)h + 157, 100);
+            link = data - 512 + 157;   /* the header in the archive, not hbuf */
         }
         xpath = xlink = NULL;
         xplen = xllen = 0;
@@ -372,7 +387,7 @@ static int image_parse(struct wf_vfs_image *img, char *err, size_t errlen)
     return 0;
 }
 
-static int image_new(void *archive, size_t len, int mapped,
+static int image_new(void *archive, size_t len, int mapped, int fd,
                      struct wf_vfs_image **out, char *err, size_t errlen)
 {
     struct wf_vfs_image *img = calloc(1, sizeof(*img));
@@ -391,7 +406,7 @@ static int image_new(void *archive, size_t len, int mapped,
         return WF_ENOMEM;
     }
     img->top->nlink = 1;
-    int rc = image_parse(img, err, errlen);
+    int rc = image_parse(img, fd, err, errlen);
     if (rc) {
         if (rc == WASI_ENOMEM)
             wf_errorf(err, errlen, "out of memory loading the archive");
@@ -421,12 +436,14 @@ int wf_vfs_image_load_tar(const char *path, struct wf_vfs_image **out,
         return wf_vfs_image_from_buffer("", 0, out, err, errlen);
     }
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
     if (m == MAP_FAILED) {
         wf_errorf(err, errlen, "mmap %s: %s", path, strerror(errno));
+        close(fd);
         return WF_EIO;
     }
-    return image_new(m, (size_t)st.st_size, 1, out, err, errlen);
+    int rc = image_new(m, (size_t)st.st_size, 1, fd, out, err, errlen);
+    close(fd);
+    return rc;
 }
 
 int wf_vfs_image_from_buffer(const void *buf, size_t len,
@@ -439,7 +456,7 @@ int wf_vfs_image_from_buffer(const void *buf, size_t len,
     }
     if (len)
         memcpy(copy, buf, len);
-    return image_new(copy, len, 0, out, err, errlen);
+    return image_new(copy, len, 0, -1, out, err, errlen);
 }
 
 void wf_vfs_image_free(struct wf_vfs_image *img)
