@@ -28,7 +28,7 @@ WASI_AR=llvm-ar-19
 WASI_RANLIB=llvm-ranlib-19
 WASI_CFLAGS="-O2 -Wno-error=int-conversion"
 NATIVE_CONFIGURE="--without-ensurepip"
-CROSS_CONFIGURE="--prefix=/usr --disable-test-modules --without-ensurepip"
+CROSS_CONFIGURE="--prefix=/usr --disable-test-modules --without-ensurepip --with-pymalloc"
 WASM_OPT_FLAGS="-O2 --strip-dwarf"
 # Guest-side stdlib parts that cannot work without threads, native extensions, processes or a
 # display, or that only exist for developing CPython itself.
