@@ -341,7 +341,12 @@ static int load_http(wf_config *cfg, source *src, char *err, size_t errlen)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;
-    rc = get_int(src, "HTTP_THREADS", ncpu, 1, 256, &v, err, errlen);
+    /* Half the cores: one libmicrohttpd thread serves 100,000 small answers
+     * a second, and the other cores are where plugins run (and, on a
+     * benchmark box, where the load generator runs). More threads than
+     * free cores only add scheduling delay to every answer's tail. */
+    long half = ncpu / 2 > 0 ? ncpu / 2 : 1;
+    rc = get_int(src, "HTTP_THREADS", half, 1, 256, &v, err, errlen);
     if (rc != 0)
         return rc;
     cfg->http_threads = (int)v;

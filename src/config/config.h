@@ -44,7 +44,7 @@ typedef struct wf_config {
     int log_json;             /* LOG_FORMAT=json */
     char *web_dir;            /* WEB_DIR or NULL (the web/ folder beside the binary) */
     int shutdown_grace;       /* SHUTDOWN_GRACE seconds for in-flight runs, 30 */
-    int http_threads;         /* HTTP_THREADS, number of cores */
+    int http_threads;         /* HTTP_THREADS, half the cores (at least 1) */
 } wf_config;
 
 /* A lookup function for keys: returns the value or NULL. Lets tests feed
