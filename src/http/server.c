@@ -688,10 +688,13 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
                      MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    unsigned threads = cfg->http_threads > 0 ? (unsigned)cfg->http_threads : 1;
+    /* One thread means no pool at all (0): libmicrohttpd warns about a pool
+     * of one on stderr, outside our logger, and that breaks JSON logs. */
+    unsigned threads = cfg->http_threads > 1 ? (unsigned)cfg->http_threads : 0;
     errno = 0;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
@@ -701,7 +704,6 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
          * query strings; libmicrohttpd clears it per request, so it is
          * not made larger. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_END);
     int saved = errno;
     freeaddrinfo(ai);
