@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +33,7 @@
 #include "runs/pool.h"
 #include "runs/run.h"
 #include "sandbox/sandbox.h"
+#include "store/store.h"
 
 enum { W_WAKE, W_OUT, W_ERR, W_BRIDGE, W_PID };
 
@@ -94,34 +94,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void iso_now(char *buf, size_t n)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char date[24];
-    if (strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        date[0] = '\0';
-    snprintf(buf, n, "%.19s.%03dZ", date, (int)(ts.tv_nsec / 1000000) % 1000);
-}
-
-static void uuid4(char *buf)
-{
-    unsigned char b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        /* Never expected; ids need only be unique, not secret. */
-        uint64_t t = (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)buf;
-        for (size_t i = 0; i < sizeof b; i++)
-            b[i] = (unsigned char)(t >> (i % 8 * 8)) ^ (unsigned char)rand();
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    sprintf(buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-            b[13], b[14], b[15]);
 }
 
 static void wake(wf_runs *rs)
@@ -305,7 +277,7 @@ static void start_job_fn(void *arg)
     wf_event *ev = j->ev;
     free(j);
     wf_sandbox_limits lim = run_limits(rs->cfg);
-    iso_now(r->started_at, sizeof r->started_at);
+    wf_store_timestamp_now(r->started_at);
     r->t_start_ms = now_ms();
     r->deadline_ms = r->t_start_ms + (int64_t)rs->cfg->max_execution_time * 1000;
     int rc = wf_sandbox_spawn(rs->sb, &lim, &r->proc, r->spawn_err, sizeof r->spawn_err);
@@ -726,7 +698,7 @@ static void dispatch(wf_runs *rs)
         if (cut) {
             /* Never started: recorded as cut short. */
             r->kill_reason = WF_KILL_SHUTDOWN;
-            iso_now(r->started_at, sizeof r->started_at);
+            wf_store_timestamp_now(r->started_at);
             finish(rs, r);
             continue;
         }
@@ -1044,7 +1016,7 @@ int wf_runs_submit(wf_runs *rs, const wf_plugin *plugin, const char *input, size
     r->done = done;
     r->ctx = ctx;
     r->t_submit_ms = now_ms();
-    uuid4(r->run_id);
+    wf_store_uuid4(r->run_id);
     wf_bridge_rx_init(&r->rx, rs->max_frame);
 
     pthread_mutex_lock(&rs->mu);
