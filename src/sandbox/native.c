@@ -347,10 +347,7 @@ static int native_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
             st->signal = si.si_status;
         }
     }
-    wf_sandbox_fd_close(&p->pidfd);
-    wf_sandbox_fd_close(&p->bridge_fd);
-    wf_sandbox_fd_close(&p->out_fd);
-    wf_sandbox_fd_close(&p->err_fd);
+    wf_sandbox_proc_close_fds(p);
     return rc;
 }
 

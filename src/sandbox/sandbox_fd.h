@@ -1,10 +1,12 @@
 /* sandbox_fd.h - descriptor helpers shared by the sandbox engines (native.c,
- * wasm.c): close-and-forget, and non-blocking host ends. */
+ * wasm.c): close-and-forget, a run's host ends, non-blocking host ends. */
 #ifndef WF_SANDBOX_FD_H
 #define WF_SANDBOX_FD_H
 
 #include <fcntl.h>
 #include <unistd.h>
+
+#include "sandbox/sandbox.h"
 
 /* Closes *fd when open and marks it closed (-1), so it is never closed twice. */
 static inline void wf_sandbox_fd_close(int *fd)
@@ -13,6 +15,16 @@ static inline void wf_sandbox_fd_close(int *fd)
         close(*fd);
         *fd = -1;
     }
+}
+
+/* Closes the host's ends of a reaped run: its pidfd, bridge and output
+ * pipes (each marked closed). */
+static inline void wf_sandbox_proc_close_fds(wf_sandbox_proc *p)
+{
+    wf_sandbox_fd_close(&p->pidfd);
+    wf_sandbox_fd_close(&p->bridge_fd);
+    wf_sandbox_fd_close(&p->out_fd);
+    wf_sandbox_fd_close(&p->err_fd);
 }
 
 /* 0, or -1 with errno. */

@@ -377,10 +377,7 @@ static int wasm_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
         free(wp);
         p->engine = NULL;
     }
-    wf_sandbox_fd_close(&p->pidfd);
-    wf_sandbox_fd_close(&p->bridge_fd);
-    wf_sandbox_fd_close(&p->out_fd);
-    wf_sandbox_fd_close(&p->err_fd);
+    wf_sandbox_proc_close_fds(p);
     return rc;
 }
 
