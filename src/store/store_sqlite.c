@@ -16,6 +16,7 @@
 #define SQ_POOL_MAX 16
 /* How long a writer waits for another writer's transaction, in ms. */
 #define SQ_BUSY_TIMEOUT_MS 10000
+#define SQ_OPEN_RETRY_MS 5
 
 enum sq_stmt_id {
     SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
@@ -129,11 +130,19 @@ static int sq_conn_open(const char *path, sq_conn **out, char *err, size_t errle
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(c->db, 1);
         sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
-        /* synchronous=FULL: a commit is on disk before we acknowledge it. */
-        rc = sqlite3_exec(c->db,
-                          "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-                          "PRAGMA journal_mode = WAL;",
-                          NULL, NULL, NULL);
+        /* synchronous=FULL: a commit is on disk before we acknowledge it.
+         * Switching a fresh file to WAL takes its lock without consulting
+         * the busy handler, so servers opening one file together retry
+         * here themselves, for as long as the busy timeout. */
+        for (int waited_ms = 0;; waited_ms += SQ_OPEN_RETRY_MS) {
+            rc = sqlite3_exec(c->db,
+                              "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+                              "PRAGMA journal_mode = WAL;",
+                              NULL, NULL, NULL);
+            if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= SQ_BUSY_TIMEOUT_MS)
+                break;
+            sqlite3_sleep(SQ_OPEN_RETRY_MS);
+        }
     }
     if (rc != SQLITE_OK) {
         wf_errorf(err, errlen, "store: cannot open SQLite database %s: %s", path,

@@ -661,7 +661,10 @@ static void *open_worker(void *arg)
 {
     wf_store **out = arg;
     char err[256];
-    return wf_store_open(&cfg, out, err, sizeof err) == 0 ? NULL : (void *)1;
+    int rc = wf_store_open(&cfg, out, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "# open failed: %s\n", err);
+    return rc == 0 ? NULL : (void *)1;
 }
 
 /* Servers starting together on an empty database: each migration runs
