@@ -301,6 +301,7 @@ static void finish_job_fn(void *arg)
     wf_runs *rs = j->rs;
     wf_run *r = j->run;
     wf_run_result *res = &j->out.res;
+    int rc_sync;
     wf_metrics_run_finished(j->out.metric, res->duration_ms);
     if (rs->store != NULL) {
         wf_run_record rec = {
@@ -318,7 +319,10 @@ static void finish_job_fn(void *arg)
             .duration_ms = res->duration_ms,
             .started_at = (char *)res->started_at,
         };
-        int rc = wf_store_run_put(rs->store, &rec);
+        /* Committed and visible before the caller hears of the run (the
+         * history shows every answered run), synced after the answer:
+         * the disk's sync was 0.3 ms of a trivial run's 2.9 ms. */
+        int rc = wf_store_run_put_nosync(rs->store, &rec);
         if (rc < 0)
             wf_log_error("run %s: recording it in the store failed: %s", res->run_id,
                          wf_strerror(rc));
@@ -327,6 +331,8 @@ static void finish_job_fn(void *arg)
                 res->plugin, j->out.metric, (long long)res->duration_ms, res->ai_calls);
     if (r->done)
         r->done(r->ctx, res);
+    if (rs->store != NULL && (rc_sync = wf_store_sync(rs->store)) < 0)
+        wf_log_error("run %s: syncing the store failed: %s", res->run_id, wf_strerror(rc_sync));
     wf_run_outcome_clear(&j->out);
     free(j);
     wf_run_unref(r);

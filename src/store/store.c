@@ -145,7 +145,7 @@ static int clean_text(char **field, char **owned)
     return 0;
 }
 
-int wf_store_run_put(wf_store *st, const wf_run_record *rec)
+static int run_put(wf_store *st, const wf_run_record *rec, int durable)
 {
     if (rec == NULL || !wf_store_uuid_valid(rec->run_id) || !wf_store_name_valid(rec->plugin) ||
         rec->ai_calls < 0 || rec->duration_ms < 0 || rec->version < 0)
@@ -183,10 +183,25 @@ int wf_store_run_put(wf_store *st, const wf_run_record *rec)
     for (int i = 0; i < 5 && rc == 0; i++)
         rc = clean_text(fields[i], &owned[i]);
     if (rc == 0)
-        rc = st->ops->run_put(st, &w);
+        rc = st->ops->run_put(st, &w, durable);
     for (int i = 0; i < 5; i++)
         free(owned[i]);
     return rc;
+}
+
+int wf_store_run_put(wf_store *st, const wf_run_record *rec)
+{
+    return run_put(st, rec, 1);
+}
+
+int wf_store_run_put_nosync(wf_store *st, const wf_run_record *rec)
+{
+    return run_put(st, rec, 0);
+}
+
+int wf_store_sync(wf_store *st)
+{
+    return st->ops->sync ? st->ops->sync(st) : 0;
 }
 
 int wf_store_run_get(wf_store *st, const char *run_id, wf_run_record *out)

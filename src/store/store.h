@@ -104,6 +104,18 @@ int wf_store_plugins_revision(wf_store *st, int64_t *rev);
  * caller may retry, and WF_ECONFLICT then means the first try was kept. */
 int wf_store_run_put(wf_store *st, const wf_run_record *rec);
 
+/* wf_store_run_put without waiting for the disk, for the answer path of a
+ * run: when it returns the record is committed, visible to every reader
+ * (this server and any other sharing the database) and survives a crash of
+ * the server, but a crash of the machine or a power loss can still lose it
+ * until a later wf_store_sync returns. Plugin writes never take this path.
+ * PostgreSQL: the same as wf_store_run_put (its commits are durable). */
+int wf_store_run_put_nosync(wf_store *st, const wf_run_record *rec);
+
+/* Makes every write this process has committed durable (SQLite: one sync of
+ * the write-ahead log; PostgreSQL: nothing to do). */
+int wf_store_sync(wf_store *st);
+
 /* One run by id. WF_ENOTFOUND. */
 int wf_store_run_get(wf_store *st, const char *run_id, wf_run_record *out);
 

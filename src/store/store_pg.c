@@ -646,8 +646,9 @@ static int op_run_put(pg_conn *c, void *arg)
     return rc;
 }
 
-static int pg_run_put(wf_store *st, const wf_run_record *rec)
+static int pg_run_put(wf_store *st, const wf_run_record *rec, int durable)
 {
+    (void)durable; /* every commit waits for the server's disk */
     return pg_call((pg_store *)st, op_run_put, (void *)rec);
 }
 

@@ -527,13 +527,18 @@ static int sq_plugin_list(wf_store *st, int limit, int offset, wf_plugin **out, 
     return sq_list((sq_store *)st, SQ_LIST_PLUGINS, limit, offset, NULL, 1, (void **)out, n);
 }
 
-static int sq_run_put(wf_store *st, const wf_run_record *r)
+/* A run record not waited for on the disk: committed with synchronous=NORMAL
+ * (the write-ahead log is written, not synced), the connection set back to
+ * FULL before anything else uses it. */
+static int sq_run_put(wf_store *st, const wf_run_record *r, int durable)
 {
     sq_store *s = (sq_store *)st;
     int rc;
     sq_conn *c = sq_acquire(s, &rc);
     if (c == NULL)
         return rc;
+    if (!durable && sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+        durable = 1; /* then this one waits like any other write */
     sqlite3_stmt *q = sq_stmt(c, SQ_PUT_RUN, &rc);
     if (q != NULL) {
         rc = sq_bind_text(q, 1, r->run_id);
@@ -552,8 +557,35 @@ static int sq_run_put(wf_store *st, const wf_run_record *r)
         if (!rc) rc = sq_error(sqlite3_step(q));
         sq_stmt_done(q);
     }
+    if (!durable && sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+        /* Never hand a connection that does not wait for the disk to a
+         * plugin write. */
+        sq_conn_close(c);
+        return rc;
+    }
     sq_release(s, c);
     return rc;
+}
+
+/* One sync of the write-ahead log makes every frame written so far durable,
+ * whichever connection wrote it: what synchronous=FULL does at each commit.
+ * A connection that has not opened the log yet checkpoints instead (which
+ * syncs the log first). */
+static int sq_sync(wf_store *st)
+{
+    sq_store *s = (sq_store *)st;
+    int rc;
+    sq_conn *c = sq_acquire(s, &rc);
+    if (c == NULL)
+        return rc;
+    sqlite3_file *wal = NULL;
+    int r = sqlite3_file_control(c->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+    if (r == SQLITE_OK && wal != NULL && wal->pMethods != NULL)
+        r = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    else
+        r = sqlite3_exec(c->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+    sq_release(s, c);
+    return sq_error(r);
 }
 
 static int sq_run_get(wf_store *st, const char *run_id, wf_run_record *out)
@@ -578,6 +610,7 @@ static const wf_store_ops sq_ops = {
     .plugin_list = sq_plugin_list,
     .plugins_revision = sq_plugins_revision,
     .run_put = sq_run_put,
+    .sync = sq_sync,
     .run_get = sq_run_get,
     .run_list = sq_run_list,
 };

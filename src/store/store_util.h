@@ -41,7 +41,9 @@ typedef struct wf_store_ops {
     int (*plugin_delete)(wf_store *st, const char *name);
     int (*plugin_list)(wf_store *st, int limit, int offset, wf_plugin **out, size_t *n);
     int (*plugins_revision)(wf_store *st, int64_t *rev);
-    int (*run_put)(wf_store *st, const wf_run_record *rec);
+    /* durable 0: committed and visible, synced later by sync */
+    int (*run_put)(wf_store *st, const wf_run_record *rec, int durable);
+    int (*sync)(wf_store *st); /* NULL: commits are durable already */
     int (*run_get)(wf_store *st, const char *run_id, wf_run_record *out);
     int (*run_list)(wf_store *st, const char *plugin, int limit, int offset,
                     wf_run_record **out, size_t *n);

@@ -411,6 +411,29 @@ static void test_revision(void **state)
     wf_store_close(other);
 }
 
+/* The answer path's record: visible to another handle (another server) as
+ * soon as the call returns, before any sync; checked like any other. */
+static void test_run_put_nosync(void **state)
+{
+    wf_store *st = *state;
+    wf_run_record r, got;
+    char id[37];
+    make_run(&r, id, "fast", NULL);
+    assert_int_equal(wf_store_run_put_nosync(st, &r), 0);
+    wf_store *other = open_store();
+    assert_int_equal(wf_store_run_get(other, id, &got), 0);
+    assert_string_equal(got.plugin, "fast");
+    wf_run_record_clear(&got);
+    assert_int_equal(wf_store_sync(st), 0);
+    assert_int_equal(wf_store_sync(other), 0);
+    assert_int_equal(wf_store_run_put_nosync(st, &r), WF_ECONFLICT);
+    r.run_id = "not-a-uuid";
+    assert_int_equal(wf_store_run_put_nosync(st, &r), WF_EINVAL);
+    /* plugin writes after it on the same pool still work */
+    assert_int_equal(put(st, "after", "x", "", NULL), 0);
+    wf_store_close(other);
+}
+
 static void test_runs(void **state)
 {
     wf_store *st = *state;
@@ -1135,6 +1158,7 @@ static const struct CMUnitTest store_tests[] = {
     STORE_TEST(test_not_found_and_bad_input),
     STORE_TEST(test_revision),
     STORE_TEST(test_runs),
+    STORE_TEST(test_run_put_nosync),
     STORE_TEST(test_unicode),
     STORE_TEST(test_big_code),
     STORE_TEST(test_concurrent_puts),
