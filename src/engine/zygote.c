@@ -127,6 +127,17 @@ static void set_limit(int res, rlim_t soft, rlim_t hard, const char *what)
         child_report(what);
 }
 
+/* A run's end: its descriptors close first, so the server has the whole
+ * result at once, not after the kernel has unmapped the process. */
+static void child_exit(struct wf_wasi_host *h, uint32_t code)
+{
+    (void)h;
+    close(WF_ZYGOTE_HOSTFD_STDOUT);
+    close(WF_ZYGOTE_HOSTFD_STDERR);
+    close(WF_ZYGOTE_HOSTFD_BRIDGE);
+    _exit((int)(code & 0xff));
+}
+
 /* Everything a child does before it returns into Python. fds: bridge,
  * stdout, stderr (the status pipe stays with the zygote). */
 static void child_setup(const struct wf_zygote_req *req, const int *fds, int report_fd,
@@ -163,6 +174,7 @@ static void child_setup(const struct wf_zygote_req *req, const int *fds, int rep
     h->vfs.max_bytes = (uint64_t)(req->tmp_mb ? req->tmp_mb : 16) << 20;
     h->out.passed = h->err.passed = 0;
     h->out.flooded = h->err.flooded = 0;
+    h->on_exit = child_exit;
 
     /* Host memory beyond the guest's: what the zygote had, the cap, and
      * room for the host's own buffers (/tmp, output). */

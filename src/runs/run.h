@@ -71,6 +71,7 @@ struct wf_run {
     enum wf_kill_reason kill_reason;
     char *violation;
     int finished;            /* result delivered; free when no job holds it */
+    int reap_pending;        /* finished before its process was reaped */
     wf_sandbox_exit exit;
 };
 

@@ -603,8 +603,34 @@ static void write_bridge(wf_runs *rs, wf_run *r)
     }
 }
 
+/* A runner that has sent its last frame and whose descriptors have all
+ * ended has nothing more to say: its output is complete and its outcome
+ * cannot change. The engine closes them as the process starts to exit, so
+ * answering here saves waiting for the kernel to take the process apart.
+ * The process is killed (it is leaving anyway; a native plugin that closed
+ * its descriptors itself is not let run on) and reaped when it is gone; its
+ * slot counts until then. */
+static void finish_early(wf_runs *rs, wf_run *r)
+{
+    if (r->finished || !r->done_seen || r->kill_reason != WF_KILL_NONE ||
+        r->proc.out_fd >= 0 || r->proc.err_fd >= 0 || r->proc.bridge_fd >= 0)
+        return;
+    wf_sandbox_kill(rs->sb, &r->proc);
+    r->reap_pending = 1;
+    wf_run_ref(r); /* the loop's, until the reap; finish() passes on the other */
+    finish(rs, r);
+}
+
 static void on_exit_run(wf_runs *rs, wf_run *r)
 {
+    if (r->reap_pending) {
+        r->reap_pending = 0;
+        epoll_ctl(rs->epfd, EPOLL_CTL_DEL, r->proc.pidfd, NULL);
+        wf_sandbox_reap(rs->sb, &r->proc, &r->exit);
+        remove_active(rs, r);
+        wf_run_unref(r);
+        return;
+    }
     /* Everything in the sandbox is gone, so the pipes end: read them out. */
     read_output(rs, r, &r->proc.out_fd, &r->out, 1);
     read_output(rs, r, &r->proc.err_fd, &r->logs, 1);
@@ -751,7 +777,7 @@ static int next_timeout(wf_runs *rs)
 {
     int64_t now = now_ms(), best = -1;
     for (wf_run *r = rs->active; r; r = r->next) {
-        if (r->kill_reason != WF_KILL_NONE)
+        if (r->kill_reason != WF_KILL_NONE || r->finished)
             continue;
         int64_t left = r->deadline_ms - now;
         if (left < 0)
@@ -770,6 +796,8 @@ static void check_deadlines(wf_runs *rs)
     cut = rs->cut_short;
     pthread_mutex_unlock(&rs->mu);
     for (wf_run *r = rs->active; r; r = r->next) {
+        if (r->finished)
+            continue; /* answered; its process is on its way out */
         if (cut)
             kill_run(rs, r, WF_KILL_SHUTDOWN, NULL);
         else if (now >= r->deadline_ms)
@@ -802,7 +830,7 @@ static void *loop_main(void *arg)
                 if (w->kind == W_WAKE || (w->kind == W_PID) != (pass == 1))
                     continue;
                 wf_run *r = w->run;
-                if (r->finished)
+                if (r->finished && !(w->kind == W_PID && r->reap_pending))
                     continue;
                 switch (w->kind) {
                 case W_OUT:
@@ -821,6 +849,8 @@ static void *loop_main(void *arg)
                     on_exit_run(rs, r);
                     break;
                 }
+                if (pass == 0)
+                    finish_early(rs, r);
             }
         }
         check_deadlines(rs);

@@ -91,6 +91,9 @@ struct wf_wasi_host {
     int ran;
     int exit_code;
     jmp_buf *exit_jmp;             /* where proc_exit unwinds to */
+    /* Called by proc_exit before it unwinds, with the guest's code; it may
+     * end the process itself (a forked run has nothing to tear down). */
+    void (*on_exit)(struct wf_wasi_host *h, uint32_t code);
 };
 
 /* The one accessor for guest memory: a host pointer to [off, off + len) or

@@ -123,6 +123,8 @@ int wf_wasi_random_get(struct wf_wasi_host *h, uint32_t buf, uint32_t len)
 void wf_wasi_proc_exit(struct wf_wasi_host *h, uint32_t code)
 {
     h->exit_code = (int)code;
+    if (h->on_exit)
+        h->on_exit(h, code);
     if (h->exit_jmp)
         longjmp(*h->exit_jmp, 1);
     /* No run to unwind to (a direct call from a test): end the process the
