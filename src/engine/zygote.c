@@ -1,51 +1,37 @@
-/* zygote.c - forks one confined child per run from an initialised CPython
- * blocked in a WASI read; the zygote reaps the children and reports them.
+/* zygote.c - the WebAssembly engine's zygote: an initialised CPython blocked
+ * in a WASI read serves fork requests (sandbox/zygote_serve.c's loop).
  *
- * The zygote never runs plugin code. Everything between fork and the
- * child's return into Python is set-up that must finish before the plugin
- * gets control; its failures are reported to the zygote through a pipe
- * (EOF: all went well) and become a failed spawn, not a failed run. */
+ * What is the engine's own is the child's set-up (child_setup): the host's
+ * descriptors, the guest's share of the run (memory cap, /tmp, output
+ * counters), rlimits, the user, seccomp. Failures of a step are reported to
+ * the zygote and become a failed spawn, not a failed run. */
 #include "engine/zygote.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/filter.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sandbox/zygote_proto.h"
+#include "sandbox/zygote_serve.h"
 #include "wasi/wasi_internal.h"
 
 #define NOBODY 65534
 #define REPORT_FD 103 /* the child's set-up report pipe, closed last */
-#define MAX_KIDS 8192
-
-struct kid {
-    pid_t pid;
-    int status_fd;
-};
-
 static struct {
     struct wf_wasi_host *host;
     int control_fd;
-    int is_child;
-    int sigfd;
     unsigned long vmdata_kb; /* the zygote's data size when it was ready */
     struct sock_fprog filter; /* the children's seccomp program */
-    struct kid kids[MAX_KIDS];
-    size_t nkids;
-} z = {.control_fd = -1, .sigfd = -1};
+} z = {.control_fd = -1};
 
 void wf_zygote_init(struct wf_wasi_host *host, int control_fd)
 {
@@ -55,44 +41,12 @@ void wf_zygote_init(struct wf_wasi_host *host, int control_fd)
 
 int wf_zygote_is_child(void)
 {
-    return z.is_child;
-}
-
-static ssize_t send_reply(int fd, int ok, pid_t pid, int pidfd, const char *msg)
-{
-    struct wf_zygote_reply rep;
-    memset(&rep, 0, sizeof rep);
-    rep.magic = WF_ZYGOTE_MAGIC;
-    rep.ok = ok;
-    rep.pid = (int32_t)pid;
-    if (msg)
-        snprintf(rep.msg, sizeof rep.msg, "%s", msg);
-    struct iovec iov = {.iov_base = &rep, .iov_len = sizeof rep};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (pidfd >= 0) {
-        memset(&u, 0, sizeof u);
-        mh.msg_control = u.buf;
-        mh.msg_controllen = sizeof u.buf;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
-    }
-    ssize_t n;
-    do
-        n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n;
+    return wf_zyserve_is_child();
 }
 
 void wf_zygote_fail(int control_fd, const char *msg)
 {
-    send_reply(control_fd, 0, 0, -1, msg);
+    wf_zyserve_fail(control_fd, msg);
 }
 
 static unsigned long vmdata_kb(void)
@@ -113,11 +67,7 @@ static unsigned long vmdata_kb(void)
 
 static void child_report(const char *what)
 {
-    char buf[240];
-    int n = snprintf(buf, sizeof buf, "%s: %s", what, strerror(errno));
-    if (n > 0 && write(REPORT_FD, buf, (size_t)n) < 0)
-        _exit(126);
-    _exit(126);
+    wf_zyserve_child_fail(REPORT_FD, what);
 }
 
 static void set_limit(int res, rlim_t soft, rlim_t hard, const char *what)
@@ -140,14 +90,10 @@ static void child_exit(struct wf_wasi_host *h, uint32_t code)
 
 /* Everything a child does before it returns into Python. fds: bridge,
  * stdout, stderr (the status pipe stays with the zygote). */
-static void child_setup(const struct wf_zygote_req *req, const int *fds, int report_fd,
-                        pid_t zygote)
+static void child_setup(void *ctx, const struct wf_zygote_req *req, const int *fds,
+                        int report_fd, pid_t zygote)
 {
-    sigset_t none;
-    sigemptyset(&none);
-    signal(SIGCHLD, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-
+    (void)ctx;
     /* The run's descriptors at fixed numbers, and nothing else: 0 and 1 are
      * /dev/null already (the engine made them so), stderr joins them. */
     if (dup2(report_fd, REPORT_FD) < 0)
@@ -214,194 +160,22 @@ static void child_setup(const struct wf_zygote_req *req, const int *fds, int rep
 
 /* ---- in the zygote ---- */
 
-static void kid_done(pid_t pid, int status)
-{
-    for (size_t i = 0; i < z.nkids; i++) {
-        if (z.kids[i].pid != pid)
-            continue;
-        struct wf_zygote_status st = {.magic = WF_ZYGOTE_MAGIC};
-        if (WIFEXITED(status)) {
-            st.exited = 1;
-            st.code = WEXITSTATUS(status);
-        } else {
-            st.signal = WTERMSIG(status);
-        }
-        /* A pipe holds far more than one record: this never blocks. */
-        if (write(z.kids[i].status_fd, &st, sizeof st) < 0) {
-            /* the server gave up on this run; nothing to tell */
-        }
-        close(z.kids[i].status_fd);
-        z.kids[i] = z.kids[--z.nkids];
-        return;
-    }
-}
-
-static void reap_all(void)
-{
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-        kid_done(pid, status);
-}
-
-static void shut_down(void)
-{
-    for (size_t i = 0; i < z.nkids; i++)
-        kill(z.kids[i].pid, SIGKILL);
-    _exit(0);
-}
-
-static void close_fds(int *fds, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-}
-
-/* One request: returns 1 in the child (set up, ready for Python), 0 in
- * the zygote. */
-static int serve_one(void)
-{
-    struct wf_zygote_req req;
-    int fds[WF_ZYGOTE_NFDS] = {-1, -1, -1, -1};
-    int nfds = 0;
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * WF_ZYGOTE_NFDS)];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {.iov_base = &req, .iov_len = sizeof req};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof u.buf};
-    ssize_t n;
-    do
-        n = recvmsg(z.control_fd, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    if (n == 0 || (n < 0 && errno != EAGAIN))
-        shut_down(); /* the server is gone or closed us: so are the runs */
-    if (n < 0)
-        return 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        for (int i = 0; i < k; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            if (nfds < WF_ZYGOTE_NFDS)
-                fds[nfds++] = fd;
-            else
-                close(fd);
-        }
-    }
-    if (n != (ssize_t)sizeof req || req.magic != WF_ZYGOTE_MAGIC || nfds != WF_ZYGOTE_NFDS ||
-        (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-        close_fds(fds, nfds);
-        send_reply(z.control_fd, 0, 0, -1, "malformed request");
-        return 0;
-    }
-    if (z.nkids == MAX_KIDS) {
-        close_fds(fds, nfds);
-        send_reply(z.control_fd, 0, 0, -1, "too many runs at once");
-        return 0;
-    }
-
-    int rp[2];
-    if (pipe2(rp, O_CLOEXEC) < 0) {
-        close_fds(fds, nfds);
-        send_reply(z.control_fd, 0, 0, -1, "pipe failed");
-        return 0;
-    }
-    pid_t zygote = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        z.is_child = 1;
-        close(rp[0]);
-        child_setup(&req, fds, rp[1], zygote);
-        return 1;
-    }
-    close(rp[1]);
-    close_fds(fds, 3);
-    if (pid < 0) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "fork failed: %s", strerror(errno));
-        close(fds[3]);
-        close(rp[0]);
-        send_reply(z.control_fd, 0, 0, -1, msg);
-        return 0;
-    }
-    z.kids[z.nkids++] = (struct kid){.pid = pid, .status_fd = fds[3]};
-
-    /* EOF: the child is confined and back in Python. Text: what failed. */
-    char why[200];
-    ssize_t r;
-    do
-        r = read(rp[0], why, sizeof why - 1);
-    while (r < 0 && errno == EINTR);
-    close(rp[0]);
-    if (r != 0) {
-        why[r > 0 ? r : 0] = '\0';
-        kill(pid, SIGKILL);
-        char msg[244];
-        snprintf(msg, sizeof msg, "setting up the run failed: %s", r > 0 ? why : "no report");
-        send_reply(z.control_fd, 0, 0, -1, msg);
-        return 0;
-    }
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd < 0) {
-        kill(pid, SIGKILL);
-        send_reply(z.control_fd, 0, 0, -1, "pidfd_open failed");
-        return 0;
-    }
-    send_reply(z.control_fd, 1, pid, pidfd, NULL);
-    close(pidfd);
-    return 0;
-}
-
 /* Blocks serving requests; returns only in a child. */
 static void serve(void)
 {
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &chld, NULL);
-    z.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (z.sigfd < 0) {
-        wf_zygote_fail(z.control_fd, "signalfd failed");
-        _exit(1);
-    }
     char err[200];
     if (wf_zygote_seccomp_build(&z.filter, err, sizeof err) < 0) {
         wf_zygote_fail(z.control_fd, err);
         _exit(1);
     }
     z.vmdata_kb = vmdata_kb();
-    if (send_reply(z.control_fd, 1, 0, -1, "ready") < 0)
-        _exit(1);
-    for (;;) {
-        struct pollfd p[2] = {{.fd = z.control_fd, .events = POLLIN},
-                              {.fd = z.sigfd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            shut_down();
-        }
-        if (p[1].revents) {
-            struct signalfd_siginfo si;
-            while (read(z.sigfd, &si, sizeof si) > 0)
-                ;
-            reap_all();
-        }
-        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            if (serve_one())
-                return;
-        }
-    }
+    wf_zyserve_run(z.control_fd, child_setup, NULL);
 }
 
 int wf_zygote_hook_read(void *ctx, void *buf, size_t len, size_t *nread)
 {
     (void)ctx;
-    if (z.is_child)
+    if (wf_zyserve_is_child())
         return WASI_EBADF;
     serve();
     /* In a run's child, confined: hand Python its go. */

@@ -1,10 +1,15 @@
 /* native.c - the native fallback sandbox (USE_WASMEDGE=false): the host's
- * python3 running sdk/runner.py in a confined child, one process per run.
+ * python3 running sdk/runner.py in a confined child.
  *
- * Children are made with clone3 (new namespaces and a pidfd in one call),
- * signals blocked around it, set-up failures reported through a
- * close-on-exec pipe (as libuv's spawn does). What the child does to
- * confine itself is in native_confine.c. */
+ * Two modes. By default one long-lived python3 (the native zygote), started
+ * once in new namespaces on the read-only view, initialises Python and
+ * forks each run (src/native_zygote/, zygote_client.c); each child confines
+ * itself further. When the zygote cannot start, one fresh python3 per run
+ * in namespaces of its own, as before. Processes are made with clone
+ * (new namespaces and a pidfd in one call), signals blocked around it,
+ * set-up failures reported through a close-on-exec pipe (as libuv's spawn
+ * does). The confinement plan is in native_confine.c, the child's side in
+ * native_child.c. */
 #include "sandbox/native.h"
 
 #include <errno.h>
@@ -29,12 +34,23 @@
 #include "common/wf_error.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/sandbox_fd.h"
+#include "sandbox/zygote_client.h"
+#include "sandbox/zygote_serve.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
 
 #define NATIVE_PYTHON "/usr/bin/python3"
+/* The zygote's Python module (mk/nzyg.mk), beside the server's binary, and
+ * where the zygote sees it. */
+#define ZYGOTE_MODULE "wf-native-zygote.so"
+#define ZYGOTE_MODULE_VIEW "/usr/lib/wasmforge/_wf_zygote.so"
+#define ZYGOTE_START_TIMEOUT_MS 30000
+#define ZYGOTE_AS_EXTRA_MB 512 /* the zygote's address space beyond a run's cap */
+
+/* The zygote's Python: src/engine/zygote.py, embedded by mk/zygote.mk. */
+extern const char wf_engine_zygote_py[];
 
 typedef struct native {
     wf_sandbox base;
@@ -44,7 +60,13 @@ typedef struct native {
     unsigned char *code;    /* the runner compiled once (marshal), framed */
     size_t code_len;
     wf_native_plan plan;
-    char desc[512];
+    /* zygote mode */
+    int zygote;             /* 1: runs are forked by the zygote */
+    wf_native_plan zplan;   /* plan + the module; its seccomp is plan's */
+    wf_zyclient zc;
+    char *zfilter_hex;      /* the runs' seccomp program, for the zygote */
+    char *zargv[20];
+    char desc[768];
 } native;
 
 /* The kernel's struct clone_args, spelled out to keep <linux/sched.h>
@@ -81,17 +103,17 @@ static int child_entry(void *arg)
  * a server with hundreds of threads, many times a second, would hold its
  * memory map lock and stall every other thread. The child only makes
  * system calls on its own stack before exec, and we wait meanwhile. */
-static long clone_child(native *nb, const wf_native_spawn *sp, int *pidfd)
+static long clone_child(const wf_native_plan *pl, const wf_native_spawn *sp, int *pidfd)
 {
 #if WF_NATIVE_COPY_MM
     struct wf_clone_args ca;
     memset(&ca, 0, sizeof ca);
-    ca.flags = nb->plan.ns_flags | CLONE_PIDFD;
+    ca.flags = pl->ns_flags | CLONE_PIDFD;
     ca.pidfd = (uint64_t)(uintptr_t)pidfd;
     ca.exit_signal = SIGCHLD;
     long pid = syscall(SYS_clone3, &ca, sizeof ca);
     if (pid == 0)
-        wf_native_child(&nb->plan, sp);
+        wf_native_child(pl, sp);
     return pid;
 #else
     enum { STACK = 256 * 1024 };
@@ -99,9 +121,9 @@ static long clone_child(native *nb, const wf_native_spawn *sp, int *pidfd)
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)
         return -1;
-    child_args a = {&nb->plan, sp};
+    child_args a = {pl, sp};
     int pid = clone(child_entry, stack + STACK,
-                    (int)nb->plan.ns_flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
+                    (int)pl->ns_flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
                     pidfd);
     int saved = errno;
     munmap(stack, STACK);
@@ -110,41 +132,30 @@ static long clone_child(native *nb, const wf_native_spawn *sp, int *pidfd)
 #endif
 }
 
-static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *lim,
-                      wf_sandbox_proc *out, char *err, size_t errlen)
+/* Starts a confined child under plan pl (sp's descriptors, argv, limits)
+ * and waits until it has exec'd. 0 with *pid and *pidfd, or WF_E* with err
+ * (the child reaped). */
+static int clone_start(const wf_native_plan *pl, wf_native_spawn *sp, pid_t *pidp, int *pidfdp,
+                       char *err, size_t errlen)
 {
-    int sv[2] = {-1, -1}, op[2] = {-1, -1}, ep[2] = {-1, -1}, rp[2] = {-1, -1};
+    int rp[2] = {-1, -1};
     int pidfd = -1;
-    int rc = WF_EIO;
-    memset(out, 0, sizeof *out);
-    out->pidfd = out->bridge_fd = out->out_fd = out->err_fd = -1;
-
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-        pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 || pipe2(rp, O_CLOEXEC) < 0) {
+    if (pipe2(rp, O_CLOEXEC) < 0) {
         wf_errorf(err, errlen, "creating the sandbox's channels failed: %s", strerror(errno));
-        goto fail;
+        return errno == EMFILE || errno == ENFILE ? WF_EFULL : WF_EIO;
     }
-    wf_native_spawn sp = {
-        .memory_mb = lim->memory_mb, .cpu_s = lim->cpu_s, .max_files = lim->max_files,
-        .tmp_mb = lim->tmp_mb, .bridge_fd = sv[1], .out_fd = op[1], .err_fd = ep[1],
-        .report_fd = rp[1], .argv = argv,
-    };
-    snprintf(sp.tmp_opts, sizeof sp.tmp_opts, "size=%dm,nr_inodes=4096,mode=1777", lim->tmp_mb);
-
+    sp->report_fd = rp[1];
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    long pid = clone_child(nb, &sp, &pidfd);
+    long pid = clone_child(pl, sp, &pidfd);
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    wf_sandbox_fd_close(&sv[1]);
-    wf_sandbox_fd_close(&op[1]);
-    wf_sandbox_fd_close(&ep[1]);
     wf_sandbox_fd_close(&rp[1]);
     if (pid < 0) {
+        wf_sandbox_fd_close(&rp[0]);
         wf_errorf(err, errlen, "starting the sandbox process failed: %s", strerror(saved));
-        rc = saved == EAGAIN || saved == ENOMEM ? WF_EFULL : WF_EIO;
-        goto fail;
+        return saved == EAGAIN || saved == ENOMEM ? WF_EFULL : WF_EIO;
     }
 
     /* EOF on the report pipe: the exec happened. Anything else is the
@@ -156,42 +167,84 @@ static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *li
     while (n < 0 && errno == EINTR);
     wf_sandbox_fd_close(&rp[0]);
     if (n != 0) {
-        if (n > 0)
-            wf_native_report_text(rep, (size_t)n, err, errlen);
-        else
+        if (n > 0) {
+            char text[200];
+            wf_zyserve_report_text(rep, (size_t)n, text, sizeof text);
+            wf_errorf(err, errlen, "sandbox set-up failed at %s", text);
+        } else {
             wf_errorf(err, errlen, "reading the sandbox's set-up report failed: %s",
                       strerror(errno));
+        }
         siginfo_t si;
         while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
             ;
-        goto fail;
+        wf_sandbox_fd_close(&pidfd);
+        return WF_EIO;
     }
-    if (wf_sandbox_fd_nonblock(sv[0]) < 0 || wf_sandbox_fd_nonblock(op[0]) < 0 ||
-        wf_sandbox_fd_nonblock(ep[0]) < 0) {
-        wf_errorf(err, errlen, "fcntl failed: %s", strerror(errno));
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        siginfo_t si;
-        while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
-            ;
-        goto fail;
-    }
-    out->pid = (pid_t)pid;
-    out->pidfd = pidfd;
-    out->bridge_fd = sv[0];
-    out->out_fd = op[0];
-    out->err_fd = ep[0];
+    *pidp = (pid_t)pid;
+    *pidfdp = pidfd;
     return 0;
+}
 
-fail:
-    wf_sandbox_fd_close(&pidfd);
-    wf_sandbox_fd_close(&sv[0]);
-    wf_sandbox_fd_close(&sv[1]);
-    wf_sandbox_fd_close(&op[0]);
-    wf_sandbox_fd_close(&op[1]);
-    wf_sandbox_fd_close(&ep[0]);
-    wf_sandbox_fd_close(&ep[1]);
-    wf_sandbox_fd_close(&rp[0]);
-    wf_sandbox_fd_close(&rp[1]);
+static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *lim,
+                      wf_sandbox_proc *out, char *err, size_t errlen)
+{
+    wf_sandbox_chan ch;
+    int pidfd = -1;
+    pid_t pid = 0;
+    memset(out, 0, sizeof *out);
+    out->pidfd = out->bridge_fd = out->out_fd = out->err_fd = -1;
+    int rc = wf_sandbox_chan_open(&ch, err, errlen);
+    if (rc < 0)
+        return rc;
+    wf_native_spawn sp = {
+        .memory_mb = lim->memory_mb, .cpu_s = lim->cpu_s, .max_files = lim->max_files,
+        .tmp_mb = lim->tmp_mb, .bridge_fd = ch.bridge[1], .out_fd = ch.out[1],
+        .err_fd = ch.err[1], .argv = argv,
+    };
+    snprintf(sp.tmp_opts, sizeof sp.tmp_opts, "size=%dm,nr_inodes=4096,mode=1777", lim->tmp_mb);
+    rc = clone_start(&nb->plan, &sp, &pid, &pidfd, err, errlen);
+    wf_sandbox_chan_close_child(&ch);
+    if (rc == 0) {
+        rc = wf_sandbox_chan_hand_over(&ch, pid, pidfd, out, err, errlen);
+        if (rc < 0) {
+            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+            siginfo_t si;
+            while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+                ;
+            wf_sandbox_fd_close(&pidfd);
+        }
+    }
+    wf_sandbox_chan_close(&ch);
+    return rc;
+}
+
+/* The zygote's process (wf_zyclient_start_fn): python3 in new namespaces
+ * on the view plus the module, the control socket at descriptor 3,
+ * /dev/null on 0 and 1, the server's stderr on 2 (its start-up errors go
+ * to the log). */
+static int zygote_start(void *ctx, int child_ctl, pid_t *pid, int *pidfd, char *err,
+                        size_t errlen)
+{
+    native *nb = ctx;
+    int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    int errfd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    int rc = WF_EIO;
+    if (nul < 0 || errfd < 0) {
+        wf_errorf(err, errlen, "preparing the zygote's descriptors failed: %s", strerror(errno));
+    } else {
+        wf_native_spawn sp = {
+            .memory_mb = nb->cfg->max_memory_mb + ZYGOTE_AS_EXTRA_MB, .tmp_mb = 1,
+            .bridge_fd = child_ctl, .out_fd = nul, .err_fd = errfd, .zygote = 1,
+            .argv = nb->zargv,
+        };
+        snprintf(sp.tmp_opts, sizeof sp.tmp_opts, "size=64k,nr_inodes=16,mode=0755");
+        rc = clone_start(&nb->zplan, &sp, pid, pidfd, err, errlen);
+    }
+    if (nul >= 0)
+        close(nul);
+    if (errfd >= 0)
+        close(errfd);
     return rc;
 }
 
@@ -288,6 +341,13 @@ static int native_spawn(wf_sandbox *sb, const wf_sandbox_limits *lim, wf_sandbox
                         char *err, size_t errlen)
 {
     native *nb = (native *)sb;
+    if (nb->zygote) {
+        int rc = wf_zyclient_spawn(&nb->zc, lim, out, err, errlen);
+        if (rc != WF_EUNAVAIL)
+            return rc;
+        /* No zygote can be had now: this run starts python itself. */
+        wf_log_warn("native sandbox: %s; starting this run without the zygote", err);
+    }
     int rc = spawn_argv(nb, nb->argv, lim, out, err, errlen);
     if (rc < 0 || nb->code == NULL)
         return rc;
@@ -318,6 +378,10 @@ static int native_spawn(wf_sandbox *sb, const wf_sandbox_limits *lim, wf_sandbox
 static void native_kill(wf_sandbox *sb, wf_sandbox_proc *p)
 {
     native *nb = (native *)sb;
+    if (p->engine) {
+        wf_zyclient_kill(p);
+        return;
+    }
     if (p->pidfd < 0)
         return;
     /* With a PID namespace the runner is its init: killing it kills every
@@ -330,6 +394,8 @@ static void native_kill(wf_sandbox *sb, wf_sandbox_proc *p)
 static int native_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
 {
     (void)sb;
+    if (p->engine)
+        return wf_zyclient_reap(p, st);
     memset(st, 0, sizeof *st);
     int rc = 0;
     if (p->pidfd >= 0) {
@@ -359,6 +425,9 @@ static const char *native_describe(const wf_sandbox *sb)
 static void native_free(wf_sandbox *sb)
 {
     native *nb = (native *)sb;
+    if (nb->zygote)
+        wf_zyclient_destroy(&nb->zc);
+    free(nb->zfilter_hex);
     free(nb->code);
     wf_native_plan_free(&nb->plan);
     free(nb);
@@ -373,6 +442,24 @@ static const wf_sandbox_ops native_ops = {
     .free = native_free,
 };
 
+/* A probe's end: its run must exit 0 within 10 s (started: 0 kills it
+ * at once). */
+static int probe_end(native *nb, wf_sandbox_proc *p, int started, const char *what, char *err,
+                     size_t errlen)
+{
+    struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+    if (!started || poll(&pfd, 1, 10000) <= 0)
+        native_kill(&nb->base, p);
+    wf_sandbox_exit st;
+    native_reap(&nb->base, p, &st);
+    if (!st.exited || st.code != 0) {
+        wf_errorf(err, errlen, "%s (%s %d)", what, st.exited ? "exit status" : "signal",
+                  st.exited ? st.code : st.signal);
+        return WF_EIO;
+    }
+    return 0;
+}
+
 /* Start python under the current plan and check that it runs. */
 static int probe(native *nb, char *err, size_t errlen)
 {
@@ -382,17 +469,76 @@ static int probe(native *nb, char *err, size_t errlen)
     int rc = spawn_argv(nb, argv, &lim, &p, err, errlen);
     if (rc < 0)
         return rc;
-    struct pollfd pfd = {.fd = p.pidfd, .events = POLLIN};
-    if (poll(&pfd, 1, 10000) <= 0)
-        native_kill(&nb->base, &p);
-    wf_sandbox_exit st;
-    native_reap(&nb->base, &p, &st);
-    if (!st.exited || st.code != 0) {
-        wf_errorf(err, errlen, "python in the sandbox did not start (%s %d)",
-                  st.exited ? "exit status" : "signal", st.exited ? st.code : st.signal);
-        return WF_EIO;
+    return probe_end(nb, &p, 1, "python in the sandbox did not start", err, errlen);
+}
+
+/* One run through the zygote that checks "pass": the zygote's children
+ * can be set up on this kernel, and Python runs in them. */
+static int zygote_probe(native *nb, char *err, size_t errlen)
+{
+    wf_sandbox_limits lim = {.memory_mb = nb->cfg->max_memory_mb, .cpu_s = 10, .tmp_mb = 1,
+                             .max_files = 64};
+    wf_sandbox_proc p;
+    int rc = wf_zyclient_spawn(&nb->zc, &lim, &p, err, errlen);
+    if (rc < 0)
+        return rc;
+    static const char req[] = "{\"op\":\"check\",\"code\":\"pass\"}";
+    unsigned char frame[4 + sizeof req];
+    uint32_t n = sizeof req - 1;
+    for (int i = 0; i < 4; i++)
+        frame[i] = (unsigned char)(n >> (8 * i));
+    memcpy(frame + 4, req, n);
+    ssize_t w = send(p.bridge_fd, frame, 4 + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return probe_end(nb, &p, w == (ssize_t)(4 + n), "a run forked by the zygote failed", err,
+                     errlen);
+}
+
+/* Zygote mode, when the module is there and a zygote starts and forks a
+ * working run. 0, or WF_E* with why (then runs start python themselves). */
+static int zygote_setup(native *nb, char *why, size_t whylen)
+{
+    char dir[PATH_MAX], so[PATH_MAX + 64];
+    int rc = wf_sandbox_engine_dir(ZYGOTE_MODULE, dir, sizeof dir, why, whylen);
+    if (rc < 0)
+        return rc;
+    snprintf(so, sizeof so, "%s/%s", dir, ZYGOTE_MODULE);
+    if (access(so, R_OK) < 0) {
+        wf_errorf(why, whylen, "its module %s is missing (`make` builds it)", so);
+        return WF_EUNAVAIL;
     }
-    return 0;
+    memcpy(&nb->zplan, &nb->plan, sizeof nb->zplan);
+    nb->zplan.seccomp.filter = NULL; /* the zygote has none; its runs load plan's */
+    nb->zplan.seccomp.len = 0;
+    if (wf_native_plan_add_ro(&nb->zplan, so, ZYGOTE_MODULE_VIEW) < 0) {
+        wf_errorf(why, whylen, "the zygote's view cannot take its module");
+        return WF_EINTERNAL;
+    }
+    /* The runs' seccomp program, compiled here once, as hex for the zygote. */
+    size_t nbytes = (size_t)nb->plan.seccomp.len * sizeof *nb->plan.seccomp.filter;
+    nb->zfilter_hex = malloc(2 * nbytes + 1);
+    if (nb->zfilter_hex == NULL)
+        return WF_ENOMEM;
+    const unsigned char *f = (const unsigned char *)nb->plan.seccomp.filter;
+    for (size_t i = 0; i < nbytes; i++)
+        snprintf(nb->zfilter_hex + 2 * i, 3, "%02x", f[i]);
+    nb->zfilter_hex[2 * nbytes] = '\0';
+    char *const zargv[] = {
+        nb->exe, "-I", "-S", "-B", "-X", "utf8", "-u", "-c", (char *)wf_engine_zygote_py,
+        (char *)wf_sdk_runner_py, nb->cfg->sdk_path ? "" : (char *)wf_sdk_platform_sdk_py,
+        "native", nb->zfilter_hex, nb->plan.drop_to_nobody ? "1" : "0",
+        nb->plan.ns_flags & CLONE_NEWUSER ? "1" : "0", NULL};
+    memcpy(nb->zargv, zargv, sizeof zargv);
+    wf_zyclient_init(&nb->zc, "native", "the native zygote", zygote_start, nb,
+                     ZYGOTE_START_TIMEOUT_MS);
+    nb->zygote = 1;
+    rc = wf_zyclient_ensure(&nb->zc, why, whylen);
+    if (rc == 0)
+        rc = zygote_probe(nb, why, whylen);
+    if (rc < 0) {
+        wf_zyclient_destroy(&nb->zc);
+        nb->zygote = 0;
+    }
+    return rc;
 }
 
 int wf_sandbox_native_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t errlen)
@@ -447,12 +593,26 @@ int wf_sandbox_native_new(const wf_config *cfg, wf_sandbox **out, char *err, siz
         native_free(&nb->base);
         return WF_EUNAVAIL;
     }
-    if (nb->plan.ns_flags) {
+    char zwhy[256] = "no mount and PID namespaces";
+    if ((nb->plan.ns_flags & (CLONE_NEWNS | CLONE_NEWPID)) == (CLONE_NEWNS | CLONE_NEWPID) &&
+        zygote_setup(nb, zwhy, sizeof zwhy) == 0) {
         snprintf(nb->desc, sizeof nb->desc,
-                 "native: %s%snamespaces (mount, pid, net, ipc, uts, cgroup), read-only view "
-                 "of python's files only, private /tmp, no network, seccomp, rlimits, "
-                 "import guard",
+                 "native, zygote: one python3 started once in %snamespaces (mount, pid, net, "
+                 "ipc, uts, cgroup) on a read-only view of python's files only, no network, "
+                 "forks each run; per run: own mount namespace with a private /tmp, own "
+                 "descriptors, rlimits, %sno new privileges, not dumpable, seccomp (no "
+                 "processes, sockets, signals, SysV or POSIX IPC, namespaces, mounts), import "
+                 "guard; runs share the zygote's pid, ipc and net namespaces, user and "
+                 "string-hash secret",
                  nb->plan.ns_flags & CLONE_NEWUSER ? "user, " : "",
+                 nb->plan.drop_to_nobody ? "runs as nobody, " : "no capabilities, ");
+    } else if (nb->plan.ns_flags) {
+        wf_log_warn("native sandbox: no zygote (%s): each run starts python3 itself", zwhy);
+        snprintf(nb->desc, sizeof nb->desc,
+                 "native, one python3 per run (no zygote: %s): %s%snamespaces (mount, pid, "
+                 "net, ipc, uts, cgroup), read-only view of python's files only, private "
+                 "/tmp, no network, seccomp, rlimits, import guard",
+                 zwhy, nb->plan.ns_flags & CLONE_NEWUSER ? "user, " : "",
                  nb->plan.drop_to_nobody ? "runs as nobody, " : "");
     } else {
         snprintf(nb->desc, sizeof nb->desc,

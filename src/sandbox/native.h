@@ -47,19 +47,36 @@ typedef struct wf_native_spawn {
     char tmp_opts[64];             /* tmpfs options of /tmp */
     int memory_mb, cpu_s, max_files, tmp_mb;
     int bridge_fd, out_fd, err_fd, report_fd;
+    int zygote;                    /* 1: the native zygote, not a run (see
+                                      native_child.c's confine_zygote) */
     char *const *argv;
 } wf_native_spawn;
+
+/* Where a zygote's child keeps its report pipe during its set-up. */
+#define WF_NATIVE_REPORT_FD 4
 
 /* Build the mount plan for `exe` (the host's python) and the seccomp
  * filter. 0 or WF_E* with err. */
 int wf_native_plan_init(wf_native_plan *pl, const char *exe, char *err, size_t errlen);
 void wf_native_plan_free(wf_native_plan *pl);
 
-/* The child's side: confine, then exec the runner. Never returns; on a
- * failure writes "step\0errno" to report_fd and exits 127. */
+/* One more read-only file or folder in the view: host path src at dst.
+ * 0, WF_ENOTFOUND or WF_EINTERNAL (plan full). */
+int wf_native_plan_add_ro(wf_native_plan *pl, const char *src, const char *dst);
+
+/* The child's side (native_child.c): confine, then exec the runner (or
+ * the zygote). Never returns; on a failure reports the step on report_fd
+ * (wf_zyserve_child_fail, read back with wf_zyserve_report_text). */
 _Noreturn void wf_native_child(const wf_native_plan *pl, const wf_native_spawn *sp);
 
-/* What a child reported on report_fd, as a message for a person. */
-void wf_native_report_text(const char *buf, size_t n, char *err, size_t errlen);
+/* The steps a zygote's child takes without an exec, in this order:
+ * its own mount namespace with a private /tmp (and its working directory
+ * there); descriptors 0-3 as for a run, the report pipe moved to
+ * WF_NATIVE_REPORT_FD (returned) and everything else closed (keep_report
+ * 0: the exec path, everything beyond 3 close-on-exec); rlimits, user,
+ * no_new_privs, not dumpable, seccomp. */
+void wf_native_child_tmp(const wf_native_spawn *sp);
+int wf_native_child_fds(const wf_native_spawn *sp, int keep_report);
+void wf_native_child_confine(const wf_native_plan *pl, const wf_native_spawn *sp);
 
 #endif

@@ -1,9 +1,8 @@
-/* native_confine.c - the native sandbox's confinement: the read-only view
- * of what Python needs, namespaces, rlimits, privileges and seccomp.
+/* native_confine.c - the native sandbox's confinement plan: the read-only
+ * view of what Python needs and the seccomp filter.
  *
- * Boring on purpose: every step is checked, every failure ends the child
- * with a report to the parent naming the step. The plan (paths, filter) is
- * computed before clone so that the child only makes system calls. */
+ * This file is the parent's side: the plan (paths, filter), computed before
+ * clone so that the child only makes system calls (native_child.c). */
 #include "sandbox/native.h"
 
 #include <dirent.h>
@@ -66,18 +65,30 @@ static int add_parents(wf_native_plan *pl, const char *path)
     return 0;
 }
 
-/* Bind the host path at the same place inside, read-only. */
-static int add_bind(wf_native_plan *pl, const char *path, enum wf_mount_kind kind)
+/* Bind the host path src at dst inside. */
+static int add_bind_at(wf_native_plan *pl, const char *src, const char *dst,
+                       enum wf_mount_kind kind)
 {
     struct stat st;
-    if (stat(path, &st) < 0)
+    if (stat(src, &st) < 0)
         return WF_ENOTFOUND;
-    int rc = add_parents(pl, path);
+    int rc = add_parents(pl, dst);
     if (rc == 0)
-        rc = add_op(pl, S_ISDIR(st.st_mode) ? WF_MNT_DIR : WF_MNT_FILE, NULL, path);
+        rc = add_op(pl, S_ISDIR(st.st_mode) ? WF_MNT_DIR : WF_MNT_FILE, NULL, dst);
     if (rc == 0)
-        rc = add_op(pl, kind, path, path);
+        rc = add_op(pl, kind, src, dst);
     return rc;
+}
+
+/* Bind the host path at the same place inside. */
+static int add_bind(wf_native_plan *pl, const char *path, enum wf_mount_kind kind)
+{
+    return add_bind_at(pl, path, path, kind);
+}
+
+int wf_native_plan_add_ro(wf_native_plan *pl, const char *src, const char *dst)
+{
+    return add_bind_at(pl, src, dst, WF_MNT_BIND_RO);
 }
 
 static int build_seccomp(wf_native_plan *pl, char *err, size_t errlen)
@@ -99,6 +110,14 @@ static int build_seccomp(wf_native_plan *pl, char *err, size_t errlen)
         "sethostname", "setdomainname", "settimeofday", "clock_settime",
         "clock_adjtime", "adjtimex", "vhangup", "personality", "mknod",
         "mknodat", "lookup_dcookie", "fanotify_init", "landlock_create_ruleset",
+        /* A zygote's runs share its PID, IPC and network namespaces and a
+         * user: nothing may reach another process (signals, pidfds, its
+         * memory or scheduling) or shared IPC objects. */
+        "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
+        "process_madvise", "migrate_pages", "move_pages", "ioprio_set",
+        "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
+        "semget", "semop", "semtimedop", "semctl", "mq_open", "mq_unlink",
+        "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
         NULL};
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == NULL) {
@@ -116,6 +135,23 @@ static int build_seccomp(wf_native_plan *pl, char *err, size_t errlen)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
+    /* Calls that may name another process: only the caller itself (0). */
+    static const char *const self_only[] = {
+        "prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam",
+        "sched_setattr", NULL};
+    for (const char *const *n = self_only; *n && rc == 0; n++) {
+        int nr = seccomp_syscall_resolve_name(*n);
+        if (nr != __NR_SCMP_ERROR)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_NE, 0));
+    }
+    /* setpriority(which, who, prio): PRIO_PROCESS of 0 only (PRIO_USER
+     * would reach every process of the user). */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 1,
+                              SCMP_A0(SCMP_CMP_NE, PRIO_PROCESS));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpriority), 1,
+                              SCMP_A1(SCMP_CMP_NE, 0));
     int fd = -1;
     if (rc == 0) {
         fd = memfd_create("wf-seccomp", MFD_CLOEXEC);
@@ -218,197 +254,4 @@ void wf_native_plan_free(wf_native_plan *pl)
 {
     free(pl->seccomp.filter);
     pl->seccomp.filter = NULL;
-}
-
-/* ---- the child ---- */
-
-_Noreturn static void fail(const wf_native_spawn *sp, const char *step)
-{
-    int e = errno;
-    char buf[128];
-    size_t n = strlen(step);
-    if (n > 100)
-        n = 100;
-    memcpy(buf, step, n);
-    buf[n] = '\0';
-    memcpy(buf + n + 1, &e, sizeof e);
-    ssize_t w = write(sp->report_fd, buf, n + 1 + sizeof e);
-    (void)w;
-    _exit(127);
-}
-
-static void write_file(const wf_native_spawn *sp, const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        fail(sp, path);
-    size_t n = strlen(text);
-    if (write(fd, text, n) != (ssize_t)n)
-        fail(sp, path);
-    close(fd);
-}
-
-static void set_limit(const wf_native_spawn *sp, int res, rlim_t soft, rlim_t hard,
-                      const char *what)
-{
-    struct rlimit rl = {soft, hard};
-    if (setrlimit(res, &rl) < 0)
-        fail(sp, what);
-}
-
-static void make_view(const wf_native_plan *pl, const wf_native_spawn *sp)
-{
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        fail(sp, "making mounts private");
-    if (mount("wf-sandbox", pl->root, "tmpfs", MS_NOSUID | MS_NODEV,
-              "size=64k,nr_inodes=128,mode=0755") < 0)
-        fail(sp, "mounting the sandbox root");
-    for (int i = 0; i < pl->nops; i++) {
-        const wf_mount_op *op = &pl->ops[i];
-        switch (op->kind) {
-        case WF_MNT_DIR:
-            if (mkdir(op->dst, 0755) < 0 && errno != EEXIST)
-                fail(sp, op->dst);
-            break;
-        case WF_MNT_FILE: {
-            int fd = open(op->dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
-            if (fd < 0)
-                fail(sp, op->dst);
-            close(fd);
-            break;
-        }
-        case WF_MNT_SYMLINK:
-            if (symlink(op->src, op->dst) < 0)
-                fail(sp, op->dst);
-            break;
-        case WF_MNT_BIND_RO:
-        case WF_MNT_BIND_DEV: {
-            unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID;
-            if (op->kind == WF_MNT_BIND_RO)
-                fl |= MS_NODEV;
-            else
-                fl &= ~(unsigned long)MS_RDONLY;
-            if (mount(op->src, op->dst, NULL, MS_BIND | MS_REC, NULL) < 0)
-                fail(sp, op->src);
-            if (mount(NULL, op->dst, NULL, fl, NULL) < 0)
-                fail(sp, op->dst);
-            break;
-        }
-        case WF_MNT_TMP:
-            if (mount("wf-tmp", op->dst, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                      sp->tmp_opts) < 0)
-                fail(sp, "mounting /tmp");
-            break;
-        }
-    }
-    if (mount(NULL, pl->root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-              NULL) < 0)
-        fail(sp, "making the sandbox root read-only");
-    if (chdir(pl->root) < 0)
-        fail(sp, "entering the sandbox root");
-    if (syscall(SYS_pivot_root, ".", ".") < 0)
-        fail(sp, "pivot_root");
-    if (umount2(".", MNT_DETACH) < 0)
-        fail(sp, "detaching the host's file system");
-    if (chdir("/tmp") < 0)
-        fail(sp, "chdir /tmp");
-}
-
-static void drop_caps(const wf_native_spawn *sp)
-{
-    /* Root inside our own user namespace: keep no capability across exec. */
-    if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-              SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED) < 0)
-        fail(sp, "setting securebits");
-    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (syscall(SYS_capset, &hdr, data) < 0)
-        fail(sp, "dropping capabilities");
-}
-
-_Noreturn void wf_native_child(const wf_native_plan *pl, const wf_native_spawn *sp)
-{
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            sigaction(s, &dfl, NULL);
-    if (setsid() < 0)
-        fail(sp, "setsid");
-
-    if (pl->ns_flags & CLONE_NEWUSER) {
-        write_file(sp, "/proc/self/setgroups", "deny");
-        write_file(sp, "/proc/self/uid_map", pl->uid_map);
-        write_file(sp, "/proc/self/gid_map", pl->gid_map);
-    }
-    if (pl->ns_flags & CLONE_NEWNS)
-        make_view(pl, sp);
-    else if (chdir("/") < 0)
-        fail(sp, "chdir /");
-    if ((pl->ns_flags & CLONE_NEWUTS) && sethostname("sandbox", 7) < 0)
-        fail(sp, "sethostname");
-
-    /* Descriptors: 0 /dev/null, 1 stdout, 2 stderr, 3 the bridge, nothing
-     * else across exec. Move ours above 10 first so dup2 cannot clobber. */
-    int b = fcntl(sp->bridge_fd, F_DUPFD_CLOEXEC, 10);
-    int o = fcntl(sp->out_fd, F_DUPFD_CLOEXEC, 10);
-    int e = fcntl(sp->err_fd, F_DUPFD_CLOEXEC, 10);
-    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (b < 0 || o < 0 || e < 0 || nul < 0)
-        fail(sp, "preparing descriptors");
-    if (dup2(nul, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || dup2(b, 3) < 0)
-        fail(sp, "dup2");
-    if (syscall(SYS_close_range, 4U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) < 0)
-        fail(sp, "close_range");
-
-    rlim_t mem = (rlim_t)sp->memory_mb << 20;
-    set_limit(sp, RLIMIT_AS, mem, mem, "RLIMIT_AS");
-    set_limit(sp, RLIMIT_CPU, (rlim_t)sp->cpu_s, (rlim_t)sp->cpu_s + 1, "RLIMIT_CPU");
-    set_limit(sp, RLIMIT_FSIZE, (rlim_t)sp->tmp_mb << 20, (rlim_t)sp->tmp_mb << 20,
-              "RLIMIT_FSIZE");
-    set_limit(sp, RLIMIT_NOFILE, (rlim_t)sp->max_files, (rlim_t)sp->max_files, "RLIMIT_NOFILE");
-    set_limit(sp, RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
-    set_limit(sp, RLIMIT_MEMLOCK, 0, 0, "RLIMIT_MEMLOCK");
-    set_limit(sp, RLIMIT_MSGQUEUE, 0, 0, "RLIMIT_MSGQUEUE");
-
-    if (pl->drop_to_nobody) {
-        /* Raw system calls: glibc's wrappers broadcast the change to every
-         * thread it knows of, and this copy of a multithreaded server has
-         * only one, so they would wait for ever. */
-        if (syscall(SYS_setgroups, 0, NULL) < 0)
-            fail(sp, "setgroups");
-        if (syscall(SYS_setresgid, WF_NATIVE_UID, WF_NATIVE_UID, WF_NATIVE_UID) < 0)
-            fail(sp, "setresgid");
-        if (syscall(SYS_setresuid, WF_NATIVE_UID, WF_NATIVE_UID, WF_NATIVE_UID) < 0)
-            fail(sp, "setresuid");
-    } else if (pl->ns_flags & CLONE_NEWUSER) {
-        drop_caps(sp);
-    }
-    /* After the change of user, which resets it; and NPROC only now, so
-     * that the exec itself is not refused. */
-    set_limit(sp, RLIMIT_NPROC, 0, 0, "RLIMIT_NPROC");
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        fail(sp, "PR_SET_PDEATHSIG");
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        fail(sp, "PR_SET_NO_NEW_PRIVS");
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &pl->seccomp) < 0)
-        fail(sp, "installing the seccomp filter");
-
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    char *const envp[] = {NULL};
-    execve(pl->exe, sp->argv, envp);
-    fail(sp, "execve");
-}
-
-void wf_native_report_text(const char *buf, size_t n, char *err, size_t errlen)
-{
-    size_t len = strnlen(buf, n);
-    int e = 0;
-    if (len + 1 + sizeof e <= n)
-        memcpy(&e, buf + len + 1, sizeof e);
-    wf_errorf(err, errlen, "sandbox set-up failed at %.*s: %s", (int)len, buf, strerror(e));
 }

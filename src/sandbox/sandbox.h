@@ -91,6 +91,11 @@ static inline void wf_sandbox_free(wf_sandbox *sb)
         sb->ops->free(sb);
 }
 
+/* The folder of the engines' files: WF_ENGINE_DIR when set, else the
+ * server binary's own folder when `probe` is there (build/), else
+ * ../lib/wasmforge beside it (installed). 0 or WF_EUNAVAIL with err. */
+int wf_sandbox_engine_dir(const char *probe, char *dir, size_t dirlen, char *err, size_t errlen);
+
 /* The runner and the SDK, embedded at build time from sdk/ (mk/runs.mk);
  * NUL-terminated. */
 extern const char *const wf_sdk_runner_py;

@@ -34,4 +34,23 @@ static inline int wf_sandbox_fd_nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* A run's channels (sandbox.c): the bridge (a stream socketpair) and the
+ * stdout and stderr pipes; [0] is the host's end, [1] the sandbox's. All
+ * close-on-exec. */
+typedef struct wf_sandbox_chan {
+    int bridge[2], out[2], err[2];
+} wf_sandbox_chan;
+
+/* 0, or WF_EFULL (out of descriptors) / WF_EIO with err; nothing left open. */
+int wf_sandbox_chan_open(wf_sandbox_chan *c, char *err, size_t errlen);
+/* Closes the sandbox's ends (once the sandbox has its copies). */
+void wf_sandbox_chan_close_child(wf_sandbox_chan *c);
+/* The host's ends, non-blocking, into out (pid, pidfd too), which then owns
+ * them. WF_EIO with err when they cannot be made non-blocking (nothing
+ * moved). */
+int wf_sandbox_chan_hand_over(wf_sandbox_chan *c, pid_t pid, int pidfd, wf_sandbox_proc *out,
+                              char *err, size_t errlen);
+/* Closes whatever is still open. */
+void wf_sandbox_chan_close(wf_sandbox_chan *c);
+
 #endif

@@ -349,3 +349,104 @@ class HostileCases:
         self.assertTrue(b["success"], b)
         self.assertNotEqual(a["output"].splitlines()[0], b["output"].splitlines()[0])
         self.assertEqual(b["output"].splitlines()[1], "[] False False")
+
+    # ---- runs share the native zygote's namespaces: none may reach another ---------------
+    def test_signalling_every_pid(self):
+        res = self.hostile(dedent('''
+            import os, signal
+            hits, refused = [], 0
+            me = os.getpid()
+            kill9 = getattr(signal, "SIGKILL", 9)
+            for pid in range(1, 4097):
+                if pid == me:
+                    continue
+                for sig in (kill9, getattr(signal, "SIGSTOP", 19), 0):
+                    try:
+                        os.kill(pid, sig)
+                        hits.append((pid, int(sig)))
+                    except (OSError, AttributeError):
+                        refused += 1
+            for name in ("pidfd_open", "killpg"):
+                f = getattr(os, name, None)
+                for pid in range(1, 64):
+                    try:
+                        f(pid) if name == "pidfd_open" else f(pid, kill9)
+                        hits.append((name, pid))
+                    except (OSError, TypeError):
+                        refused += 1
+            print("REACHED", hits[:5] if hits else "nothing", refused)
+        '''))
+        self.assertTrue(res["success"], res)
+        self.assertIn("REACHED nothing", res["output"])
+
+    def test_sysv_and_posix_ipc(self):
+        res = self.hostile(dedent('''
+            import os
+            tries = {}
+            def attempt(name, f):
+                try:
+                    tries[name] = "DID %r" % (f(),)
+                except BaseException as e:
+                    tries[name] = "refused " + type(e).__name__
+            def shm_open():
+                import _posixshmem
+                return _posixshmem.shm_open("/wf-shared", os.O_CREAT | os.O_RDWR, 0o666)
+            def sem_open():
+                import _multiprocessing
+                return _multiprocessing.SemLock(1, 1, 1, "/wf-sem", False)
+            def shared_memory():
+                from multiprocessing import shared_memory
+                return shared_memory.SharedMemory("wf-shm", create=True, size=4096)
+            def ctypes_shmget():
+                import ctypes
+                return ctypes.CDLL(None).shmget(0x5746, 4096, 0o1666)
+            def devshm():
+                return os.open("/dev/shm/wf-x", os.O_CREAT | os.O_RDWR)
+            def mqueue():
+                return os.open("/dev/mqueue/wf-q", os.O_CREAT | os.O_RDWR)
+            for name, f in (("shm_open", shm_open), ("sem_open", sem_open),
+                            ("shared_memory", shared_memory), ("shmget", ctypes_shmget),
+                            ("/dev/shm", devshm), ("/dev/mqueue", mqueue)):
+                attempt(name, f)
+            for k, v in sorted(tries.items()):
+                print(k, v)
+        '''))
+        self.assertTrue(res["success"], res)
+        self.assertNotIn("DID", res["output"])
+
+    def test_tmp_is_private_to_each_run(self):
+        marker = "left-by-%s" % os.urandom(4).hex()
+        box = {}
+
+        def writer():
+            box["w"] = self.run_plugin(dedent('''
+                import os, time
+                with open("/tmp/%s", "w") as f:
+                    f.write("secret")
+                time.sleep(2)
+                print(os.listdir("/tmp"))
+            ''' % marker))
+
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            reader = dedent('''
+                import os, time
+                time.sleep(0.5)
+                try:
+                    print("READ", open("/tmp/%s").read())
+                except OSError as e:
+                    print("refused", type(e).__name__)
+                print(os.listdir("/tmp"))
+            ''' % marker)
+            parallel = self.hostile(reader)
+        finally:
+            t.join(60)
+        after = self.hostile(reader)
+        self.assertTrue(box["w"]["success"], box["w"])
+        self.assertIn(marker, box["w"]["output"])
+        for res in (parallel, after):
+            self.assertTrue(res["success"], res)
+            self.assertNotIn("READ", res["output"])
+            self.assertIn("refused", res["output"])
+            self.assertEqual(res["output"].splitlines()[-1], "[]")

@@ -28,11 +28,24 @@ LIMITS = {
 }
 
 
+def _native_zygote_pid(pid):
+    """Whether pid is a process of the native sandbox's zygote (the zygote
+    or one of its runs: they share the zygote's command line)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return len(argv) > 11 and argv[0].startswith(b"/usr/bin/python3") and argv[11] == b"native" \
+        and b"_wf_zygote" in argv[8]
+
+
 def sandbox_pids(parent=None):
     """The sandboxed runners that the server `parent` started: native ones
-    (python with the runner, or its loader, as -c) and WebAssembly ones (children of the
-    engine's zygote). Pass the server's pid: other servers on the machine
-    run tests too, and their sandboxes are not ours."""
+    (python with the runner, or its loader, as -c; or children of the native
+    zygote) and WebAssembly ones (children of the engine's zygote). Pass the
+    server's pid: other servers on the machine run tests too, and their
+    sandboxes are not ours."""
     pids = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -42,7 +55,14 @@ def sandbox_pids(parent=None):
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if len(argv) > 9 and argv[0].startswith(b"/usr/bin/python3") and argv[1:4] == [b"-I", b"-S", b"-B"] \
+        if _native_zygote_pid(d):
+            try:
+                zygote = _ppid(d)
+                if _native_zygote_pid(zygote) and (parent is None or _ppid(zygote) == parent):
+                    pids.append(int(d))  # a run forked by the native zygote
+            except OSError:
+                pass
+        elif len(argv) > 9 and argv[0].startswith(b"/usr/bin/python3") and argv[1:4] == [b"-I", b"-S", b"-B"] \
                 and (b"runner.py" in argv[8] or b"_wf_read" in argv[8]):
             try:
                 if parent is None or _ppid(d) == parent:
