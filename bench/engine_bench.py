@@ -17,7 +17,10 @@ printed beside it. Every figure comes with a command that reproduces it.
 Targets (from the issue): start within 1.5x of native python3; CPU-bound
 within 1.3x of native.
 Options: --runs N, --warmup N, --only NAME (substring of a figure's name),
---no-node, --engine PATH (another python-run, e.g. a variant build).
+--no-node, --engine PATH (another python-run, e.g. a variant build),
+--against PATH (a second python-run measured beside --engine, for comparing two builds).
+The commands of one figure run in turns (A, B, A, B, ...), so a change in the
+machine's load during a figure affects all of them alike.
 """
 import argparse
 import os
@@ -65,20 +68,29 @@ class Child(subprocess.Popen):
         return pid, status
 
 
-def measure_cmd(cmd, runs, warmup):
-    walls, cpus, out = [], [], b""
+def run_once(cmd):
+    t0 = time.perf_counter()
+    p = Child(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    out, err = p.communicate()
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit("failed (%d): %s\n%s" % (p.returncode, shlex.join(cmd),
+                                                  err.decode(errors="replace")[-2000:]))
+    return wall, p.rusage.ru_utime + p.rusage.ru_stime, out
+
+
+def measure_cmds(cmds, runs, warmup):
+    """Runs the commands in turns; per command the median wall and CPU time, and the last output."""
+    walls = [[] for _ in cmds]
+    cpus = [[] for _ in cmds]
+    outs = [b""] * len(cmds)
     for i in range(warmup + runs):
-        t0 = time.perf_counter()
-        p = Child(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        out, err = p.communicate()
-        wall = time.perf_counter() - t0
-        if p.returncode != 0:
-            raise SystemExit("failed (%d): %s\n%s" % (p.returncode, shlex.join(cmd),
-                                                      err.decode(errors="replace")[-2000:]))
-        if i >= warmup:
-            walls.append(wall)
-            cpus.append(p.rusage.ru_utime + p.rusage.ru_stime)
-    return statistics.median(walls), statistics.median(cpus), out
+        for k, cmd in enumerate(cmds):
+            wall, cpu, outs[k] = run_once(cmd)
+            if i >= warmup:
+                walls[k].append(wall)
+                cpus[k].append(cpu)
+    return [(statistics.median(w), statistics.median(c), o, c) for w, c, o in zip(walls, cpus, outs)]
 
 
 def node_root(pydir):
@@ -106,15 +118,20 @@ def fmt(sec):
 
 
 def report(rows, base, target, runs, warmup):
-    """rows: (label, cmd, wall, cpu); base: the label the ratios divide by."""
-    bwall, bcpu = next((w, c) for l, _, w, c in rows if l == base)
-    for label, cmd, wall, cpu in rows:
+    """rows: (label, cmd, wall, cpu, cpu of each run); base: the label the ratios divide by."""
+    bwall, bcpu = next((r[2], r[3]) for r in rows if r[0] == base)
+    eng = next((r for r in rows if r[0] == "engine"), None)
+    for label, cmd, wall, cpu, each in rows:
         ratio = ""
         if label != base:
             r = cpu / bcpu
             ratio = "  %.2fx CPU, %.2fx wall vs %s%s" % (
-                r, wall / bwall, base, "" if target is None else
+                r, wall / bwall, base, "" if target is None or label != "engine" else
                 ("  (target %.1fx: %s)" % (target, "met" if r <= target else "MISSED")))
+        if label == "against" and eng is not None:
+            # Runs in turns: each run against the engine's run next to it.
+            pairs = statistics.median(b / a for a, b in zip(eng[4], each))
+            ratio += "; %.3fx CPU vs engine (median of run pairs)" % pairs
         say("  %-14s wall %s  cpu %s%s" % (label, fmt(wall), fmt(cpu), ratio))
         say('      hyperfine -N -w %d -r %d "%s"' % (warmup, runs, shlex.join(cmd)))
 
@@ -127,45 +144,51 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--no-node", action="store_true")
     ap.add_argument("--engine", default=os.path.join(BUILD, "engine", "python-run"))
+    ap.add_argument("--against", default="")
     a = ap.parse_args()
 
     pydir = python_wasm_dir()
     image = os.path.join(pydir, "stdlib.tar")
     engine = [a.engine, "--image", image]
+    against = [a.against, "--image", image] if a.against else None
     ver = subprocess.run([NATIVE, "-c", "import sys; print(sys.version.split()[0])"],
                          capture_output=True, text=True).stdout.strip()
     say("engine: %s (python.wasm and stdlib.tar in %s)" % (a.engine, pydir))
+    if against:
+        say("against: %s" % a.against)
     say("native: %s %s; load average %s" % (NATIVE, ver, os.getloadavg()))
 
     if "start" in a.only or not a.only:
         say("\nstart to print(42), median of %d runs (%d warm-up)" % (a.runs, a.warmup))
         cmds = [("native", [NATIVE, "-c", "print(42)"]),
                 ("engine", engine + ["--", "python", "-c", "print(42)"])]
+        if against:
+            cmds.append(("against", against + ["--", "python", "-c", "print(42)"]))
         if not a.no_node:
             root = node_root(pydir)
             cmds.append(("node wasi", ["node", "--no-warnings", NODE_RUNNER, "--root", root,
                                        os.path.join(pydir, "python.wasm"), "-c", "print(42)"]))
         rows = []
-        for label, cmd in cmds:
-            wall, cpu, out = measure_cmd(cmd, a.runs, a.warmup)
+        for (label, cmd), (wall, cpu, out, each) in zip(cmds, measure_cmds([c for _, c in cmds], a.runs, a.warmup)):
             if out.strip() != b"42":
                 raise SystemExit("%s printed %r" % (label, out))
-            rows.append((label, cmd, wall, cpu))
+            rows.append((label, cmd, wall, cpu, each))
         report(rows, "native", START_TARGET, a.runs, a.warmup)
 
     for name, prog, arg in CPU_WORKLOADS:
         if a.only and a.only not in name:
             continue
         say("\n%s (bench/engine/%s %s), median of %d runs (1 warm-up)" % (name, prog, arg, a.cpu_runs))
-        native = [NATIVE, os.path.join(PROGS, prog), arg]
-        ours = engine + ["--dir", PROGS + "::/bench:ro", "--", "python", "/bench/" + prog, arg]
-        rows, outs = [], []
-        for label, cmd in (("native", native), ("engine", ours)):
-            wall, cpu, out = measure_cmd(cmd, a.cpu_runs, 1)
-            rows.append((label, cmd, wall, cpu))
-            outs.append(out)
-        if outs[0] != outs[1]:
-            raise SystemExit("%s: the engine printed %r, native %r" % (name, outs[1], outs[0]))
+        guest = ["--dir", PROGS + "::/bench:ro", "--", "python", "/bench/" + prog, arg]
+        cmds = [("native", [NATIVE, os.path.join(PROGS, prog), arg]), ("engine", engine + guest)]
+        if against:
+            cmds.append(("against", against + guest))
+        rows, native_out = [], None
+        for (label, cmd), (wall, cpu, out, each) in zip(cmds, measure_cmds([c for _, c in cmds], a.cpu_runs, 1)):
+            rows.append((label, cmd, wall, cpu, each))
+            if out != native_out and label != "native":
+                raise SystemExit("%s: %s printed %r, native %r" % (name, label, out, native_out))
+            native_out = out if label == "native" else native_out
         report(rows, "native", CPU_TARGET, a.cpu_runs, 1)
     say("\nload average at the end %s" % (os.getloadavg(),))
 

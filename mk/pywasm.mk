@@ -24,8 +24,16 @@ $(PYWASM_STAMP): scripts/wasm/build-python.sh $(wildcard scripts/wasm/patches/*.
 	@out=$$(scripts/wasm/build-python.sh | tail -n1) && test -f "$$out/python.wasm" && echo "$$out" >$@.tmp && mv $@.tmp $@
 	@echo "python-wasm: $$(cat $@)"
 
+# With guard pages the module reads the memory's base once per function (scripts/wasm/w2c_split.py),
+# which is valid only if the runtime it is linked with (WASI_RT_FLAGS) never moves the memory, i.e.
+# uses guard pages as well. Checked here, before anything is compiled.
+pywasm_memcheck = $$(printf '\043include <wasm-rt.h>\nWASM_RT_MEMCHECK_SIGNAL_HANDLER\n' | $(CC) $(1) -E -P -x c - | tail -n1)
+
 $(ENGINE_MODULE_STAMP): $(PYWASM_STAMP) scripts/wasm/wasm2native.sh scripts/wasm/w2c_split.py
 	@mkdir -p $(dir $@)
+	@mod=$(call pywasm_memcheck,$(ENGINE_W2C_CFLAGS)) && rt=$(call pywasm_memcheck,$(WASI_RT_FLAGS)) && \
+	  if [ "$$mod" != 0 ] && [ "$$rt" != 1 ]; then \
+	    echo "engine-module: the module would use guard pages (WASM_RT_MEMCHECK_SIGNAL_HANDLER=$$mod) but the runtime does not ($$rt): set both the same" >&2; exit 1; fi
 	@out=$$(WF_W2C_CFLAGS='$(ENGINE_W2C_CFLAGS)' scripts/wasm/wasm2native.sh "$$(cat $(PYWASM_STAMP))/python.wasm" | tail -n1) && \
 	  test -f "$$out/module.a" && echo "$$out" >$@.tmp && mv $@.tmp $@
 	@echo "engine-module: $$(cat $@)"

@@ -36,11 +36,36 @@ __attribute__((noinline)) int sum14(int a, int b, int c, int d, int e, int f, in
 __attribute__((export_name("sums"))) int sums(int x) {
     return sum14(x, x, x, x, x, x, x, x, x, x, x, x, x, x);
 }
+/* memory.grow, then stores and loads in the new page and the old one, in one function: the memory
+   base read at its start must still be right after the growth. */
+__attribute__((export_name("grow"))) int grow(void) {
+    int old = __builtin_wasm_memory_grow(0, 1);
+    if (old < 0) return -1;
+    volatile unsigned char *p = (volatile unsigned char *)(old * 65536);
+    p[65535] = 7;
+    volatile double *d = (volatile double *)(old * 65536 + 8);
+    *d = 2.5;
+    counter += 1;
+    return (int)(p[65535] + *d * 2) * 1000 + counter;
+}
 """
 
 DRIVER_C = r"""
 #include <stdio.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
 #include "mod.h"
+/* A runtime without guard pages grows the memory with realloc; this one always moves it. */
+void *wf_moving_realloc(void *old, size_t n) {
+    void *p = malloc(n);
+    if (p && old) {
+        size_t had = malloc_usable_size(old);
+        memcpy(p, old, had < n ? had : n);
+        free(old);
+    }
+    return p;
+}
 int main(void) {
     static Z_mod_instance_t m;
     wasm_rt_init();
@@ -51,12 +76,18 @@ int main(void) {
     u32 bumped = Z_modZ_bump(&m);
     u32 s8 = Z_modZ_seg(&m, 8), s9 = Z_modZ_seg(&m, 9);
     u32 sums = Z_modZ_sums(&m, 1);
-    printf("%u %u %u %u %c%c %u\n", sq, tw, fib, bumped, (char)s8, (char)s9, sums);
+    u32 grown = Z_modZ_grow(&m);
+    printf("%u %u %u %u %c%c %u %u\n", sq, tw, fib, bumped, (char)s8, (char)s9, sums, grown);
     Z_mod_free(&m);
     wasm_rt_free();
     return 0;
 }
 """
+
+
+# What the driver prints: apply(0, 7), apply(1, 7), fib(20), bump(), two bytes of a segment, sums(1),
+# and grow(): (7 + 2.5 * 2) * 1000 + the counter after one more increment.
+GUEST_OUTPUT = "49 14 6765 42 57 56 12043\n"
 
 
 def have(*tools):
@@ -117,17 +148,65 @@ class Wasm2NativeTest(unittest.TestCase):
             log = f.read()
         # The small part size must have produced several parts.
         self.assertRegex(log, r"into ([2-9]|\d\d+) parts")
+        run = self.run_driver(out)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(run.stdout, GUEST_OUTPUT)
+        # Only whole results are published: no temporary folders are left behind.
+        self.assertEqual([d for d in os.listdir(os.path.dirname(out)) if d.startswith(".")], [])
+
+    def run_driver(self, out, rt_flags=()):
         driver = os.path.join(self.tmp, "driver.c")
         with open(driver, "w") as f:
             f.write(DRIVER_C)
         exe = os.path.join(self.tmp, "driver")
-        subprocess.run(["gcc", "-O1", "-I" + out, driver, RT_IMPL, os.path.join(out, "module.a"),
+        rt = os.path.join(self.tmp, "rt.o")
+        subprocess.run(["gcc", "-O1", *rt_flags, "-Drealloc=wf_moving_realloc", "-c", RT_IMPL, "-o", rt],
+                       check=True)
+        subprocess.run(["gcc", "-O1", "-I" + out, driver, rt, os.path.join(out, "module.a"),
                         "-lm", "-o", exe], check=True)
-        run = subprocess.run([exe], capture_output=True, text=True, timeout=30)
+        return subprocess.run([exe], capture_output=True, text=True, timeout=30)
+
+    def test_module_with_bounds_checks(self):
+        """Without guard pages the memory moves when it grows; wasm2c's own accessors are used."""
+        flags = "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"
+        p = self.translate(self.build_guest(), dict(self.env, WF_W2C_CFLAGS=flags))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        run = self.run_driver(p.stdout.strip().splitlines()[-1], [flags])
         self.assertEqual(run.returncode, 0, run.stderr)
-        self.assertEqual(run.stdout, "49 14 6765 42 57 56\n")
-        # Only whole results are published: no temporary folders are left behind.
-        self.assertEqual([d for d in os.listdir(os.path.dirname(out)) if d.startswith(".")], [])
+        self.assertEqual(run.stdout, GUEST_OUTPUT)
+
+    def test_guard_page_module_refuses_a_moving_runtime(self):
+        """A module compiled for guard pages, linked with a runtime that moves the memory, stops."""
+        p = self.translate(self.build_guest())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        run = self.run_driver(p.stdout.strip().splitlines()[-1], ["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"])
+        self.assertEqual(run.returncode, -6, run.stdout)   # SIGABRT
+        self.assertIn("memory.grow moved the linear memory", run.stderr)
+
+    def test_unexpected_generated_code_stops_the_build(self):
+        """The memory rewrite fails closed on code it does not recognise."""
+        wasm = self.build_guest()
+        c = os.path.join(self.tmp, "mod.c")
+        subprocess.run(["wasm2c", "-n", "mod", wasm, "-o", c], check=True)
+        with open(c) as f:
+            text = f.read()
+        split = os.path.join(os.path.dirname(WASM2NATIVE), "w2c_split.py")
+        variants = {
+            # An accessor used with another memory.
+            "uses memory in a way": text.replace("i32_load(&instance->w2c_memory, ",
+                                                 "i32_load(&instance->w2c_other_memory, ", 1),
+            # wasm2c's accessor macro with other semantics than the ones repeated here.
+            "macro is not the one": text.replace("wasm_rt_memcpy(&result, &mem->data[addr], sizeof(t1));",
+                                                 "wasm_rt_memcpy(&result, &mem->data[addr + 1], sizeof(t1));"),
+        }
+        for want, variant in variants.items():
+            self.assertNotEqual(variant, text)
+            with open(c, "w") as f:
+                f.write(variant)
+            outdir = tempfile.mkdtemp(dir=self.tmp)
+            p = subprocess.run(["/usr/bin/python3", split, c, outdir, "2"], capture_output=True, text=True)
+            self.assertNotEqual(p.returncode, 0, want)
+            self.assertIn(want, p.stderr)
 
     def test_second_run_uses_cache(self):
         wasm = self.build_guest()
