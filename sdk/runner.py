@@ -5,6 +5,7 @@
 # descriptor of its own (never stdout). Frames are a 4-byte little-endian
 # length and a UTF-8 JSON object. The first frame is the host's request:
 #   {"op":"run","code":..,"input":..,"sdk":..,"guard":[..],"max_frame":N}
+#   ("sdk" left out: the SDK the WebAssembly zygote has already executed)
 #   {"op":"check","code":..}
 # A run ends with {"op":"done","status":"ok"|"plugin_error"|"memory_limit",
 # "error":..,"result":..}; a check answers {"op":"checked",...}. Only plain
@@ -92,8 +93,9 @@ class _BridgeModule(type(sys)):
     """_wf_bridge: what the SDK (built in or SDK_PATH) talks through."""
 
 
-def _make_bridge_module(chan, text):
-    mod = _BridgeModule("_wf_bridge")
+def _make_bridge_module(chan, text, mod=None):
+    if mod is None:
+        mod = _BridgeModule("_wf_bridge")
     state = {"result": None, "pending": False}
 
     def request(obj):
@@ -141,6 +143,10 @@ class _Guard:
 
 
 _sources = {}
+
+# (module, its _wf_bridge module, source): the built-in SDK executed once,
+# before any run, by a zygote (src/engine/zygote.py); None elsewhere.
+_preloaded_sdk = None
 
 
 def _load_module(name, filename, source):
@@ -206,12 +212,18 @@ def _exit(code=None):
 def _run(chan, req):
     import builtins
     builtins.exit = builtins.quit = _exit
-    bridge = _make_bridge_module(chan, req.get("input", ""))
+    preloaded = _preloaded_sdk if "sdk" not in req else None
+    bridge = _make_bridge_module(chan, req.get("input", ""),
+                                 preloaded[1] if preloaded else None)
     sys.modules["_wf_bridge"] = bridge
     sys.argv = ["plugin.py"]
     status, error = "ok", None
     try:
-        _load_module("platform_sdk", "platform_sdk.py", req["sdk"])
+        if preloaded:
+            sys.modules["platform_sdk"] = preloaded[0]
+            _sources["platform_sdk.py"] = preloaded[2]
+        else:
+            _load_module("platform_sdk", "platform_sdk.py", req["sdk"])
         if req.get("guard"):
             sys.meta_path.insert(0, _Guard(req["guard"]))
         _load_module("__main__", "plugin.py", req["code"])

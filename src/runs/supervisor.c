@@ -658,15 +658,24 @@ static char *run_request(wf_runs *rs, const wf_run *r, size_t *len)
     json_t *guard = json_array();
     for (const char *const *g = import_guard; *g; g++)
         json_array_append_new(guard, json_string(*g));
+    /* The WebAssembly zygote has executed the built-in SDK already (see
+     * src/engine/zygote.py): its 4 kB of source would only be parsed for
+     * nothing in every run. */
     const char *sdk = rs->sdk ? rs->sdk : wf_sdk_platform_sdk_py;
+    if (rs->sdk == NULL && rs->cfg->sandbox == WF_SANDBOX_WASM)
+        sdk = NULL;
     char *code = wf_utf8_sanitize(r->code, r->code_len, r->code_len, NULL);
     char *input = wf_utf8_sanitize(r->input ? r->input : "", r->input_len, r->input_len, NULL);
     json_t *o = NULL;
     if (code && input)
-        o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I}", "op", "run", "code", code, "input", input,
-                      "sdk", sdk, "guard", guard, "max_frame", (json_int_t)rs->max_frame);
+        o = json_pack("{s:s,s:s,s:s,s:o,s:I}", "op", "run", "code", code, "input", input,
+                      "guard", guard, "max_frame", (json_int_t)rs->max_frame);
     else
         json_decref(guard);
+    if (o != NULL && sdk != NULL && json_object_set_new(o, "sdk", json_string(sdk)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
     free(code);
     free(input);
     unsigned char *bytes = NULL;

@@ -5,6 +5,7 @@ runs in flight."""
 import concurrent.futures
 import os
 import signal
+import tempfile
 import threading
 import unittest
 
@@ -97,6 +98,78 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
         self.assertTrue(none_done, "a run finished before /health answered")
         for r in results:
             self.assertEqual(r.json["output"], "echo: x\n", r.json)
+
+
+class HttpRunsSdk(HttpRunsCase):
+    """The built-in SDK as every run sees it (the WebAssembly zygote executes
+    it once, before any run): fresh in each run, its source in tracebacks."""
+
+    def test_sdk_is_fresh_in_every_run(self):
+        first = self.run_plugin("import platform_sdk, _wf_bridge\n"
+                                "platform_sdk.MARK = 1\n_wf_bridge.MARK = 1\n"
+                                "platform_sdk.send_output('first')\n", name="sdk_mark")
+        self.assertTrue(first["success"], first)
+        self.assertEqual(first["result"], "first")
+        second = self.run_plugin("import platform_sdk, _wf_bridge\n"
+                                 "print(hasattr(platform_sdk, 'MARK'), hasattr(_wf_bridge, 'MARK'))\n"
+                                 "print(platform_sdk.get_input())\n", "two", name="sdk_check")
+        self.assertTrue(second["success"], second)
+        self.assertEqual(second["output"], "False False\ntwo\n")
+        self.assertIsNone(second["result"])
+
+    def test_sdk_frames_show_their_source(self):
+        res = self.run_plugin("from platform_sdk import call_ai\ncall_ai(1, 'x')\n")
+        self.assertFalse(res["success"], res)
+        self.assertEqual(res["error_type"], "plugin_error")
+        self.assertIn('File "platform_sdk.py"', res["error"])
+        self.assertIn("raise TypeError(", res["error"])
+        self.assertIn("TypeError: model must be str or None, not int", res["error"])
+
+
+CUSTOM_SDK = '''import _wf_bridge
+
+
+def get_input():
+    return "custom:" + _wf_bridge.get_input()
+
+
+def send_output(value):
+    print(str(value), flush=True)
+    _wf_bridge.set_result(value)
+'''
+
+
+class HttpRunsCustomSdk(HttpRunsCase):
+    """SDK_PATH replaces the built-in SDK, also where the zygote has the
+    built-in one ready."""
+
+    @classmethod
+    def setUpClass(cls):
+        fd, cls.sdk_path = tempfile.mkstemp(suffix=".py", prefix="wf-sdk-")
+        with os.fdopen(fd, "w") as f:
+            f.write(CUSTOM_SDK)
+        cls.extra_env = dict(LIMITS, SDK_PATH=cls.sdk_path)
+        try:
+            super().setUpClass()
+        except BaseException:
+            os.unlink(cls.sdk_path)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            os.unlink(cls.sdk_path)
+
+    def test_custom_sdk_is_used(self):
+        res = self.run_plugin("from platform_sdk import get_input, send_output\n"
+                              "send_output(get_input())\n", "x")
+        self.assertTrue(res["success"], res)
+        self.assertEqual(res["output"], "custom:x\n")
+        self.assertEqual(res["result"], "custom:x")
+        res = self.run_plugin("import platform_sdk\nprint(hasattr(platform_sdk, 'call_ai'))\n")
+        self.assertEqual(res["output"], "False\n", res)
 
 
 class HttpQueueFull(HttpRunsCase):
