@@ -11,6 +11,12 @@ against baselines measured in the same run.
   3. 500 runs waiting on a slow Ollama double at once: all must succeed;
      wall time and the memory of the whole sandbox while they wait.
 
+  4. The same sequential runs with a minimal HTTP client (one raw socket per
+     request, no header parsing beyond Content-Length) next to the floor of
+     each client, sequential GET /health: http.client's own per-request cost
+     (~0.15 ms, half of a /health round trip) is the client's, not the
+     server's, so both figures are printed.
+
 Targets (from the issue): p50 under 5 ms and at most 0.3x the bare python3
 start; 400 sequential runs/s on 2 cores; under 4 MB per waiting run.
 Options: --runs N (sequential runs per sandbox), --waiting N (runs for the
@@ -19,6 +25,7 @@ memory figure), --wide N (runs at once), --delay S (the double's delay).
 import argparse
 import concurrent.futures
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -143,6 +150,62 @@ def sequential(server, n):
     return pct(lat, 50), pct(lat, 99), n / wall, cpu_ms
 
 
+def raw_request(host, port, req):
+    """One request on a fresh connection, as the plain client makes it, with
+    only what an HTTP client must do: send, read to Content-Length. Returns
+    (status, body)."""
+    with socket.create_connection((host, port)) as c:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.sendall(req)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                raise ConnectionError("connection closed before the answer's headers")
+            buf += d
+        head, _, body = buf.partition(b"\r\n\r\n")
+        n = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                n = int(v)
+        while len(body) < n:
+            d = c.recv(65536)
+            if not d:
+                raise ConnectionError("connection closed before the answer's body")
+            body += d
+    return int(head.split(b" ", 2)[1]), body
+
+
+def sequential_raw(server, n):
+    """p50 and runs/s of the trivial run with the minimal client, and the
+    /health floor of both clients, in the same minute."""
+    host, port = server.host, server.port
+    form = b"plugin_name=bench_trivial&input_data="
+    run = (f"POST /api/plugins/run HTTP/1.1\r\nHost: {host}:{port}\r\n"
+           "Content-Type: application/x-www-form-urlencoded\r\n"
+           f"Content-Length: {len(form)}\r\n\r\n").encode() + form
+    health = f"GET /health HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    floors = {}
+    for name, fn in (("http.client", lambda: server.get("/health").status),
+                     ("minimal", lambda: raw_request(host, port, health)[0])):
+        lat = []
+        for _ in range(n):
+            t = time.perf_counter()
+            assert fn() == 200
+            lat.append((time.perf_counter() - t) * 1000)
+        floors[name] = pct(lat, 50)
+    lat = []
+    t0 = time.perf_counter()
+    for _ in range(n):
+        t = time.perf_counter()
+        status, body = raw_request(host, port, run)
+        lat.append((time.perf_counter() - t) * 1000)
+        assert status == 200 and b'"success":true' in body, body[:300]
+    wall = time.perf_counter() - t0
+    return pct(lat, 50), pct(lat, 99), n / wall, floors
+
+
 def bare_python(n):
     lat = []
     for _ in range(n):
@@ -208,6 +271,11 @@ def main():
                 say(f"{sandbox:6s} trivial run over HTTP: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
                     f"{rps:.0f} sequential runs/s; CPU per run (server + sandbox) {cpu_ms:.2f} ms, "
                     f"so at most {2000 / cpu_ms:.0f} runs/s on 2 idle cores  ({args.runs} runs)")
+                r50, r99, rrps, floors = sequential_raw(s, args.runs)
+                figures[sandbox + "-raw"] = (r50, r99, rrps)
+                say(f"{sandbox:6s} the same with a minimal HTTP client: p50 {r50:.2f} ms, p99 "
+                    f"{r99:.2f} ms, {rrps:.0f} sequential runs/s; GET /health floor p50 "
+                    f"{floors['minimal']:.2f} ms (http.client: {floors['http.client']:.2f} ms)")
                 w = waiting(s, double, args.waiting, args.delay, sandbox)
                 say(f"{sandbox:6s} {w['seen']} runs waiting on AI: private memory per run "
                     f"mean {w['priv_mean_kb'] / 1024:.2f} MB, max {w['priv_max_kb'] / 1024:.2f} MB; "
@@ -237,6 +305,7 @@ def main():
     say(f"  wasm p50 / bare python3     {w50 / py50:.2f}x   (target <= 0.30x)")
     say(f"  wasm p50                    {w50:.2f} ms  (target < 5 ms)")
     say(f"  wasm runs/s / native runs/s {wrps / nrps:.2f}x   ({wrps:.0f} vs {nrps:.0f}; target 400)")
+    say(f"  wasm runs/s, minimal client {figures['wasm-raw'][2]:.0f}   (p50 {figures['wasm-raw'][0]:.2f} ms)")
     say(f"  wasm CPU / native CPU       {wcpu / ncpu:.2f}x   ({wcpu:.2f} vs {ncpu:.2f} ms a run)")
     say(f"  load average at the end     {os.getloadavg()[0]:.1f} (figures above are only "
         "comparable at a low load)")
