@@ -83,7 +83,7 @@ static PyObject *zy_serve(PyObject *self, PyObject *args)
     plan.ns_flags = userns ? CLONE_NEWUSER : 0;
 
     /* Returns only in a run's child, confined. */
-    wf_zyserve_run(control_fd, child_setup, NULL);
+    wf_zyserve_run(control_fd, 0, child_setup, NULL);
     PyOS_AfterFork_Child();
     Py_RETURN_NONE;
 }

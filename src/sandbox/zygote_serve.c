@@ -30,6 +30,7 @@ static struct {
     int control_fd;
     int is_child;
     int sigfd;
+    int wait_setup;  /* 0: reply at once; set-up failures go to the run's stderr */
     wf_zyserve_setup_fn setup;
     void *ctx;
     struct kid kids[MAX_KIDS];
@@ -81,6 +82,15 @@ void wf_zyserve_fail(int control_fd, const char *msg)
 _Noreturn void wf_zyserve_child_fail(int report_fd, const char *what)
 {
     int e = errno;
+    if (!z.wait_setup && z.is_child) {
+        /* The spawn has succeeded already: say it on the run's stderr. */
+        char text[256];
+        int n = snprintf(text, sizeof text, "sandbox set-up failed at %s: %s\n", what,
+                         strerror(e));
+        if (n > 0 && write(report_fd, text, (size_t)n) < 0)
+            _exit(126);
+        _exit(126);
+    }
     char buf[128];
     size_t n = strlen(what);
     if (n > sizeof buf - 1 - sizeof e)
@@ -195,8 +205,15 @@ static int serve_one(void)
         return 0;
     }
 
-    int rp[2];
-    if (pipe2(rp, O_CLOEXEC) < 0) {
+    int rp[2] = {-1, -1};
+    if (!z.wait_setup) {
+        /* The child reports a failed step on its stderr (a copy, which its
+         * set-up closes like a report pipe). */
+        rp[1] = fcntl(fds[2], F_DUPFD_CLOEXEC, 3);
+    } else if (pipe2(rp, O_CLOEXEC) < 0) {
+        rp[1] = -1;
+    }
+    if (rp[1] < 0) {
         close_fds(fds, nfds);
         send_reply(z.control_fd, 0, 0, -1, "pipe failed");
         return 0;
@@ -205,7 +222,8 @@ static int serve_one(void)
     pid_t pid = fork();
     if (pid == 0) {
         z.is_child = 1;
-        close(rp[0]);
+        if (rp[0] >= 0)
+            close(rp[0]);
         close(fds[3]);
         sigset_t none;
         sigemptyset(&none);
@@ -220,7 +238,8 @@ static int serve_one(void)
         char msg[128];
         snprintf(msg, sizeof msg, "fork failed: %s", strerror(errno));
         close(fds[3]);
-        close(rp[0]);
+        if (rp[0] >= 0)
+            close(rp[0]);
         send_reply(z.control_fd, 0, 0, -1, msg);
         return 0;
     }
@@ -228,11 +247,11 @@ static int serve_one(void)
 
     /* EOF: the child is confined and back with its caller. Else: what failed. */
     char why[200];
-    ssize_t r;
-    do
-        r = read(rp[0], why, sizeof why - 1);
-    while (r < 0 && errno == EINTR);
-    close(rp[0]);
+    ssize_t r = 0;
+    while (rp[0] >= 0 && (r = read(rp[0], why, sizeof why - 1)) < 0 && errno == EINTR)
+        ;
+    if (rp[0] >= 0)
+        close(rp[0]);
     if (r != 0) {
         char text[200] = "no report";
         if (r > 0)
@@ -254,9 +273,10 @@ static int serve_one(void)
     return 0;
 }
 
-void wf_zyserve_run(int control_fd, wf_zyserve_setup_fn setup, void *ctx)
+void wf_zyserve_run(int control_fd, int wait_setup, wf_zyserve_setup_fn setup, void *ctx)
 {
     z.control_fd = control_fd;
+    z.wait_setup = wait_setup;
     z.setup = setup;
     z.ctx = ctx;
     sigset_t chld;

@@ -29,8 +29,15 @@ typedef void (*wf_zyserve_setup_fn)(void *ctx, const struct wf_zygote_req *req,
 /* Says "ready" on control_fd, then serves until the control socket closes
  * (never returns then: _exit(0) after killing the runs). Returns only in a
  * run's child, after setup. Failures before ready are reported on control_fd
- * and end the process (_exit(1)). */
-void wf_zyserve_run(int control_fd, wf_zyserve_setup_fn setup, void *ctx);
+ * and end the process (_exit(1)).
+ *
+ * wait_setup 1: the zygote answers a request once the child's set-up has
+ * finished, and a failed step fails the spawn. 0: it answers right after
+ * the fork, so that children set themselves up while it forks the next
+ * (the plugin still gets control only after the set-up); report_fd is then
+ * a copy of the run's stderr, a failed step is said there as text and the
+ * run ends with status 126. */
+void wf_zyserve_run(int control_fd, int wait_setup, wf_zyserve_setup_fn setup, void *ctx);
 
 /* 1 in a run's child (after the fork), 0 in the zygote. */
 int wf_zyserve_is_child(void);
@@ -39,7 +46,9 @@ int wf_zyserve_is_child(void);
 void wf_zyserve_fail(int control_fd, const char *msg);
 
 /* In a child: reports "what" and errno to the zygote on report_fd, which
- * fails the spawn with that text, and exits. Async-signal-safe. */
+ * fails the spawn with that text (or, wait_setup 0, as text on the run's
+ * stderr), and exits 126. Async-signal-safe with wait_setup 1 and outside
+ * a zygote. */
 _Noreturn void wf_zyserve_child_fail(int report_fd, const char *what);
 
 /* A report as written by wf_zyserve_child_fail ("what\0" and the errno's

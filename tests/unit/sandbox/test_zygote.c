@@ -39,6 +39,7 @@
  * read one byte from the bridge and exit with it as the status ---- */
 
 static int toy_bridge = -1, toy_out = -1;
+static int toy_wait = 1; /* the zygote's wait_setup */
 
 static void toy_setup(void *ctx, const struct wf_zygote_req *req, const int fds[3],
                       int report_fd, pid_t zygote)
@@ -51,8 +52,8 @@ static void toy_setup(void *ctx, const struct wf_zygote_req *req, const int fds[
     }
     toy_bridge = fds[0];
     toy_out = fds[1];
-    close(fds[2]);
     close(report_fd);
+    close(fds[2]);
 }
 
 static int toy_start(void *ctx, int child_ctl, pid_t *pid, int *pidfd, char *err, size_t errlen)
@@ -64,7 +65,13 @@ static int toy_start(void *ctx, int child_ctl, pid_t *pid, int *pidfd, char *err
         return WF_EIO;
     }
     if (p == 0) {
-        wf_zyserve_run(child_ctl, toy_setup, NULL);
+        /* Only the control socket (at 3), as a real zygote has; and gone
+         * with the test. */
+        if (dup2(child_ctl, 3) < 0 || syscall(SYS_close_range, 4u, ~0u, 0u) < 0 ||
+            prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+            _exit(99);
+        child_ctl = 3;
+        wf_zyserve_run(child_ctl, toy_wait, toy_setup, NULL);
         /* a run */
         close(child_ctl);
         char msg[64];
@@ -138,6 +145,41 @@ static void test_runs_and_statuses(void **state)
     assert_int_equal(p.pidfd, -1);
 
     wf_zyclient_destroy(&zc);
+}
+
+static void test_no_wait_for_setup(void **state)
+{
+    (void)state;
+    wf_zyclient zc;
+    char err[256] = "";
+    toy_wait = 0;
+    wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000);
+
+    /* a run as before */
+    wf_sandbox_proc p;
+    assert_int_equal(wf_zyclient_spawn(&zc, &lim, &p, err, sizeof err), 0);
+    unsigned char code = 5;
+    assert_int_equal(write(p.bridge_fd, &code, 1), 1);
+    char out[256];
+    read_all(p.out_fd, out, sizeof out);
+    assert_string_equal(out, "hello 1");
+    wf_sandbox_exit st;
+    assert_int_equal(wf_zyclient_reap(&p, &st), 0);
+    assert_int_equal(st.code, 5);
+
+    /* a failed step: the spawn succeeded already, the run says why on its
+     * stderr and ends with 126 */
+    wf_sandbox_limits bad = lim;
+    bad.tmp_mb = 99;
+    assert_int_equal(wf_zyclient_spawn(&zc, &bad, &p, err, sizeof err), 0);
+    read_all(p.err_fd, out, sizeof out);
+    assert_non_null(strstr(out, "sandbox set-up failed at toy step"));
+    assert_non_null(strstr(out, strerror(EPERM)));
+    assert_int_equal(wf_zyclient_reap(&p, &st), 0);
+    assert_int_equal(st.exited, 1);
+    assert_int_equal(st.code, 126);
+    wf_zyclient_destroy(&zc);
+    toy_wait = 1;
 }
 
 static void test_zygote_death(void **state)
@@ -312,6 +354,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs_and_statuses),
+        cmocka_unit_test(test_no_wait_for_setup),
         cmocka_unit_test(test_zygote_death),
         cmocka_unit_test(test_native_filter),
     };
