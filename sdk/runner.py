@@ -5,7 +5,8 @@
 # descriptor of its own (never stdout). Frames are a 4-byte little-endian
 # length and a UTF-8 JSON object. The first frame is the host's request:
 #   {"op":"run","code":..,"input":..,"sdk":..,"guard":[..],"max_frame":N}
-#   ("sdk" left out: the SDK the WebAssembly zygote has already executed)
+#   ("sdk" left out: the SDK the WebAssembly zygote has already executed;
+#   a zygote also uses its prepared SDK when "sdk" is that same source)
 #   {"op":"check","code":..}
 # A run ends with {"op":"done","status":"ok"|"plugin_error"|"memory_limit",
 # "error":..,"result":..}; a check answers {"op":"checked",...}. Only plain
@@ -212,7 +213,11 @@ def _exit(code=None):
 def _run(chan, req):
     import builtins
     builtins.exit = builtins.quit = _exit
-    preloaded = _preloaded_sdk if "sdk" not in req else None
+    # The prepared module serves when the request names no SDK, or names
+    # the very one prepared (the native zygote's requests always name it).
+    preloaded = _preloaded_sdk
+    if preloaded and req.get("sdk", preloaded[2]) != preloaded[2]:
+        preloaded = None
     bridge = _make_bridge_module(chan, req.get("input", ""),
                                  preloaded[1] if preloaded else None)
     sys.modules["_wf_bridge"] = bridge
