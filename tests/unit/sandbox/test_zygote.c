@@ -105,6 +105,25 @@ static void read_all(int fd, char *buf, size_t cap)
     buf[off] = '\0';
 }
 
+/* A run: its output, the status it exits with, everything closed after. */
+static void run_one(wf_zyclient *zc, unsigned char code)
+{
+    char err[256] = "";
+    wf_sandbox_proc p;
+    assert_int_equal(wf_zyclient_spawn(zc, &lim, &p, err, sizeof err), 0);
+    assert_true(p.pid > 0 && p.pidfd >= 0 && p.engine != NULL);
+    assert_int_equal(write(p.bridge_fd, &code, 1), 1);
+    char out[64];
+    read_all(p.out_fd, out, sizeof out);
+    assert_string_equal(out, "hello 1");
+    wf_sandbox_exit st;
+    assert_int_equal(wf_zyclient_reap(&p, &st), 0);
+    assert_int_equal(st.exited, 1);
+    assert_int_equal(st.code, code);
+    assert_int_equal(p.pidfd, -1);
+    assert_null(p.engine);
+}
+
 static void test_runs_and_statuses(void **state)
 {
     (void)state;
@@ -113,23 +132,11 @@ static void test_runs_and_statuses(void **state)
     wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000);
     assert_int_equal(wf_zyclient_ensure(&zc, err, sizeof err), 0);
 
-    /* a run: its output, the status it exits with */
-    wf_sandbox_proc p;
-    assert_int_equal(wf_zyclient_spawn(&zc, &lim, &p, err, sizeof err), 0);
-    assert_true(p.pid > 0 && p.pidfd >= 0 && p.engine != NULL);
-    unsigned char code = 7;
-    assert_int_equal(write(p.bridge_fd, &code, 1), 1);
-    char out[64];
-    read_all(p.out_fd, out, sizeof out);
-    assert_string_equal(out, "hello 1");
-    wf_sandbox_exit st;
-    assert_int_equal(wf_zyclient_reap(&p, &st), 0);
-    assert_int_equal(st.exited, 1);
-    assert_int_equal(st.code, 7);
-    assert_int_equal(p.pidfd, -1);
-    assert_null(p.engine);
+    run_one(&zc, 7);
 
     /* killed by its pidfd */
+    wf_sandbox_proc p;
+    wf_sandbox_exit st;
     assert_int_equal(wf_zyclient_spawn(&zc, &lim, &p, err, sizeof err), 0);
     wf_zyclient_kill(&p);
     assert_int_equal(wf_zyclient_reap(&p, &st), 0);
@@ -155,17 +162,10 @@ static void test_no_wait_for_setup(void **state)
     toy_wait = 0;
     wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000);
 
-    /* a run as before */
+    run_one(&zc, 5);
     wf_sandbox_proc p;
-    assert_int_equal(wf_zyclient_spawn(&zc, &lim, &p, err, sizeof err), 0);
-    unsigned char code = 5;
-    assert_int_equal(write(p.bridge_fd, &code, 1), 1);
-    char out[256];
-    read_all(p.out_fd, out, sizeof out);
-    assert_string_equal(out, "hello 1");
     wf_sandbox_exit st;
-    assert_int_equal(wf_zyclient_reap(&p, &st), 0);
-    assert_int_equal(st.code, 5);
+    char out[256];
 
     /* a failed step: the spawn succeeded already, the run says why on its
      * stderr and ends with 126 */
