@@ -169,7 +169,7 @@ static void serve(void)
         _exit(1);
     }
     z.vmdata_kb = vmdata_kb();
-    wf_zyserve_run(z.control_fd, 1, child_setup, NULL);
+    wf_zyserve_run(z.control_fd, 0, child_setup, NULL);
 }
 
 int wf_zygote_hook_read(void *ctx, void *buf, size_t len, size_t *nread)

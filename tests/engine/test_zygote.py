@@ -134,8 +134,18 @@ class ZygoteProtocol(unittest.TestCase):
     def test_child_is_confined(self):
         pid, br, o_r, e_r, s_r = self.engine.spawn()
         try:
-            status = read_file(f"/proc/{pid}/status")
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            # The zygote answers at the fork and the child sets itself up
+            # while its request is on the way: the filter, then closing its
+            # report descriptor (103), are the set-up's last two steps.
+            deadline = time.monotonic() + 10
+            while True:
+                status = read_file(f"/proc/{pid}/status")
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                fds = [int(f) for f in os.listdir(f"/proc/{pid}/fd")]
+                done = fields["Seccomp"].strip() != "0" and 103 not in fds
+                if done or time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
             self.assertEqual(fields["Seccomp"].strip(), "2")  # a filter is installed
             self.assertEqual(fields["NoNewPrivs"].strip(), "1")
             if os.geteuid() == 0:
