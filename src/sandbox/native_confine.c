@@ -118,6 +118,10 @@ static int build_seccomp(wf_native_plan *pl, char *err, size_t errlen)
         "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
         "semget", "semop", "semtimedop", "semctl", "mq_open", "mq_unlink",
         "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+        /* socketpair stays (asyncio needs it), but such a socket may not
+         * take a name: abstract Unix names are shared in a network
+         * namespace, and would let runs find each other. */
+        "bind", "listen",
         NULL};
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == NULL) {

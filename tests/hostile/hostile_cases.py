@@ -404,9 +404,15 @@ class HostileCases:
                 return os.open("/dev/shm/wf-x", os.O_CREAT | os.O_RDWR)
             def mqueue():
                 return os.open("/dev/mqueue/wf-q", os.O_CREAT | os.O_RDWR)
+            def abstract_name():
+                import socket
+                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+                a.bind("\\0wf-meeting-point")
+                return a.getsockname()
             for name, f in (("shm_open", shm_open), ("sem_open", sem_open),
                             ("shared_memory", shared_memory), ("shmget", ctypes_shmget),
-                            ("/dev/shm", devshm), ("/dev/mqueue", mqueue)):
+                            ("/dev/shm", devshm), ("/dev/mqueue", mqueue),
+                            ("abstract socket name", abstract_name)):
                 attempt(name, f)
             for k, v in sorted(tries.items()):
                 print(k, v)

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/seccomp.h>
 #include <unistd.h>
@@ -271,6 +272,20 @@ static long c_affinity_other(void)
     return syscall(SYS_sched_setaffinity, getppid(), sizeof s, &s);
 }
 static long c_socket(void) { return syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0); }
+static long c_bind_abstract(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0)
+        return -1;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path, "\0wf-test", 8);
+    long r = syscall(SYS_bind, sv[0], &a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 8));
+    int e = errno;
+    close(sv[0]);
+    close(sv[1]);
+    errno = e;
+    return r;
+}
 static long c_unshare(void) { return syscall(SYS_unshare, CLONE_NEWNS); }
 static long c_fork(void) { return syscall(SYS_fork); }
 static long c_mount(void) { return syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, NULL); }
@@ -297,6 +312,7 @@ static const struct check checks[] = {
     {"setpriority of itself", c_prio_self, 0},
     {"sched_setaffinity of another", c_affinity_other, EPERM},
     {"socket", c_socket, EACCES},
+    {"bind of a socketpair's socket", c_bind_abstract, EPERM},
     {"unshare", c_unshare, EPERM},
     {"fork", c_fork, EPERM},
     {"mount", c_mount, EPERM},
