@@ -194,9 +194,12 @@ class Client:
 # ---- the server process ------------------------------------------------------
 
 class Server(Client):
-    def __init__(self, env=None, args=("serve",), cwd=None, dotenv=None, token=None):
+    def __init__(self, env=None, args=("serve",), cwd=None, dotenv=None, token=None,
+                 wrap=(), on_spawn=None):
         """env: settings on top of the defaults below (None removes a key).
-        dotenv: text written to .env in the working directory."""
+        dotenv: text written to .env in the working directory.
+        wrap: a command the server is started under (its arguments follow);
+        on_spawn(proc): called right after that process is created."""
         self.tmp = tempfile.mkdtemp(prefix="wf-e2e-")
         self.cwd = cwd or self.tmp
         defaults = {"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": os.path.join(self.tmp, "data"),
@@ -205,6 +208,8 @@ class Server(Client):
         defaults.update(env or {})
         self.env = base_env(defaults)
         self.args = list(args)
+        self.wrap = list(wrap)
+        self.on_spawn = on_spawn
         self.proc = None
         self.log_path = os.path.join(self.tmp, "server.log")
         self.exit_code = None
@@ -234,9 +239,11 @@ class Server(Client):
         self.port, self.exit_code = 0, None
         offset = len(self.log())
         with open(self.log_path, "ab") as logf:
-            self.proc = subprocess.Popen([exe, *self.args], cwd=self.cwd, env=self.env,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=logf)
+            self.proc = subprocess.Popen([*self.wrap, exe, *self.args], cwd=self.cwd,
+                                         env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=logf)
+        if self.on_spawn is not None:
+            self.on_spawn(self.proc)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             m = LISTEN_RE.search(self.log()[offset:])
