@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,25 @@ typedef struct wasm_sb {
     char image[PATH_MAX];
     char out_cap[32];
     wf_zyclient zc;
-    char desc[512];
+    int as_root;
+    char desc[640];
 } wasm_sb;
+
+/* 1 when the running zygote's network and IPC namespaces are not ours. */
+static int own_namespaces(pid_t zpid)
+{
+    static const char *const kinds[] = {"net", "ipc"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char mine[64], theirs[64], path[64];
+        snprintf(path, sizeof path, "/proc/self/ns/%s", kinds[i]);
+        ssize_t a = readlink(path, mine, sizeof mine - 1);
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)zpid, kinds[i]);
+        ssize_t b = readlink(path, theirs, sizeof theirs - 1);
+        if (a <= 0 || b <= 0 || a != b || memcmp(mine, theirs, (size_t)a) == 0)
+            return 0;
+    }
+    return 1;
+}
 
 /* The zygote's process: the engine, exec'd with the control socket at
  * WF_ZYGOTE_CONTROL_FD (wf_zyclient_start_fn). */
@@ -83,6 +101,12 @@ static int engine_start(void *ctx, int child_ctl, pid_t *zpid, int *zpidfd, char
             _exit(127);
         }
         syscall(SYS_close_range, (unsigned)WF_ZYGOTE_CONTROL_FD + 1, ~0u, 0u);
+        /* A layer under the runs' seccomp filter (which already refuses
+         * sockets and IPC): the zygote and every run it forks live in a
+         * network namespace without interfaces and IPC and UTS namespaces
+         * of their own, where the kernel lets us (root); see own_namespaces. */
+        if (sb->as_root)
+            syscall(SYS_unshare, CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS);
         execve(sb->engine, argv, envp);
         _exit(127);
     }
@@ -251,6 +275,7 @@ int wf_sandbox_wasm_new(const wf_config *cfg, wf_sandbox **out, char *err, size_
         return WF_ENOMEM;
     sb->base.ops = &wasm_ops;
     sb->cfg = cfg;
+    sb->as_root = geteuid() == 0;
     wf_zyclient_init(&sb->zc, "wasm", "the engine", engine_start, sb, START_TIMEOUT_MS);
     /* The host caps each stream a little above the point where the
      * supervisor stops a flooding run, so both sandboxes end such a run the
@@ -264,12 +289,20 @@ int wf_sandbox_wasm_new(const wf_config *cfg, wf_sandbox **out, char *err, size_
         wasm_free(&sb->base);
         return WF_EUNAVAIL;
     }
+    int ns = own_namespaces(sb->zc.zpid);
+    if (sb->as_root && !ns)
+        wf_log_warn("wasm sandbox: the kernel refused the zygote network and IPC namespaces of "
+                    "its own; it shares the server's (the runs' seccomp filter still refuses "
+                    "sockets and IPC)");
     snprintf(sb->desc, sizeof sb->desc,
              "wasm: CPython 3.11 compiled to WebAssembly (wasm2c) on the WasmForge WASI host "
              "(synthetic read-only file system, private /tmp, no network, no processes); "
-             "one fork of an initialised zygote per run: own descriptors only, rlimits, "
+             "one fork of an initialised zygote per run%s: own descriptors only, rlimits, "
              "%sno new privileges, seccomp allow-list",
-             geteuid() == 0 ? "runs as nobody, " : "");
+             ns ? " (the zygote in network, IPC and UTS namespaces of its own, no network "
+                  "interfaces)"
+                : "",
+             sb->as_root ? "runs as nobody, " : "");
     wf_log_info("sandbox: %s", sb->desc);
     *out = &sb->base;
     return 0;

@@ -213,6 +213,22 @@ def zygotes_of(server_pid):
 
 @unittest.skipUnless(have_engine(), "the WebAssembly engine is not built")
 class ZygoteUnderTheServer(unittest.TestCase):
+    @unittest.skipUnless(os.geteuid() == 0, "namespaces for the zygote are made as root")
+    def test_zygote_has_no_network(self):
+        with Server(env={"SANDBOX": "wasm"}) as s:
+            self.assertEqual(s.upload("z", "print('ok')\n").status, 200)
+            self.assertTrue(s.run("z").json["success"])
+            zyg = zygotes_of(s.proc.pid)
+            self.assertEqual(len(zyg), 1, zyg)
+            for kind in ("net", "ipc", "uts"):
+                self.assertNotEqual(os.readlink(f"/proc/{zyg[0]}/ns/{kind}"),
+                                    os.readlink(f"/proc/{s.proc.pid}/ns/{kind}"), kind)
+            # Its network namespace has a loopback and nothing else.
+            with open(f"/proc/{zyg[0]}/net/dev") as f:
+                ifaces = [line.split(":")[0].strip() for line in f.readlines()[2:]]
+            self.assertEqual(ifaces, ["lo"])
+            self.assertIn("namespaces of its own", s.get("/health").json["sandbox_detail"])
+
     def test_zygote_is_restarted_when_it_dies(self):
         with Server(env={"SANDBOX": "wasm", "MAX_EXECUTION_TIME": "20",
                          "WF_ZYGOTE_SECRET": "s3cret"}) as s:
