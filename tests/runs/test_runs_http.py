@@ -13,7 +13,8 @@ from support.ollama_double import OllamaDouble, closed_port_url
 from support.server import Server, wait_for
 
 from behaviour import RunBehaviour
-from runs_support import LIMITS, HttpRunsCase, run_fds, sandbox_pids
+from runs_support import (LIMITS, HttpRunsCase, run_fds, sandbox_pids, skip_unless_built,
+                          skip_unless_plugin_api)
 
 
 class HttpRuns(HttpRunsCase, RunBehaviour):
@@ -220,15 +221,9 @@ class HttpShutdown(unittest.TestCase):
         env = dict(LIMITS, OLLAMA_BASE_URL=double.start(), SHUTDOWN_GRACE="20")
         srv = Server(env=env)
         try:
-            try:
-                srv.start()
-            except AssertionError as e:
-                if "not built yet" in str(e):
-                    self.skipTest("the HTTP server is not built yet")
-                raise
-            r = srv.upload("slow", "import time\ntime.sleep(2)\nprint('finished')\n")
-            if r.status in (404, 405, 501):
-                self.skipTest("the HTTP plugin API is not built yet")
+            skip_unless_built(srv.start)
+            skip_unless_plugin_api(
+                srv.upload("slow", "import time\ntime.sleep(2)\nprint('finished')\n"))
             with concurrent.futures.ThreadPoolExecutor(max_workers=5) as ex:
                 futs = [ex.submit(srv.run, "slow", "", timeout=60) for _ in range(5)]
                 wait_for(lambda: len(sandbox_pids(srv.proc.pid)) >= 5, 10)
@@ -251,12 +246,7 @@ class HttpShutdown(unittest.TestCase):
                    MAX_EXECUTION_TIME="30")
         srv = Server(env=env)
         try:
-            try:
-                srv.start()
-            except AssertionError as e:
-                if "not built yet" in str(e):
-                    self.skipTest("the HTTP server is not built yet")
-                raise
+            skip_unless_built(srv.start)
             self.assertEqual(srv.upload("forever", "import time\ntime.sleep(20)\n").status, 200)
             with concurrent.futures.ThreadPoolExecutor(max_workers=3) as ex:
                 futs = [ex.submit(srv.run, "forever", "", timeout=60) for _ in range(3)]
