@@ -11,7 +11,7 @@ WASI_CFLAGS  := $(CFLAGS) $(WASI_RT_FLAGS)
 
 WASI_LIB_SRC := $(filter-out src/wasi/wasi_module_glue.c src/wasi/wasi_run_main.c,$(wildcard src/wasi/*.c))
 WASI_LIB_OBJ := $(WASI_LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/wasi-rt/wasm-rt-impl.o \
-                $(BUILD)/obj/src/common/wf_error.o
+                $(BUILD)/obj/src/common/wf_error.o $(BUILD)/obj/src/common/io.o
 LIBWFWASI    := $(BUILD)/libwfwasi.a
 WASI_RUN_MAIN := $(BUILD)/obj/src/wasi/wasi_run_main.o
 
@@ -50,7 +50,8 @@ $(BUILD)/tests/wasi/%: tests/unit/wasi/%.c $(LIBWFWASI)
 # path resolution and argument decoding, for FUZZ_TIME seconds.
 FUZZ_TIME ?= 60
 FUZZ_WASI := build/fuzz/fuzz_wasi
-$(FUZZ_WASI): tests/fuzz/wasi/fuzz_wasi.c $(WASI_LIB_SRC) src/common/wf_error.c $(WASM2C_DIR)/wasm-rt-impl.c
+$(FUZZ_WASI): tests/fuzz/wasi/fuzz_wasi.c $(WASI_LIB_SRC) src/common/wf_error.c src/common/io.c \
+              $(WASM2C_DIR)/wasm-rt-impl.c
 	@mkdir -p $(dir $@)
 	clang-19 -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(WASI_RT_FLAGS) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -7,7 +7,6 @@
  * matters waits on a timer. */
 #include "common/log.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +17,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/io.h"
 
 static atomic_int log_min_level = WF_LOG_INFO;
 static atomic_int log_json;
@@ -155,19 +156,6 @@ static void put_timestamp(struct line *l)
     put_mem(l, ms, 5);
 }
 
-static void write_all(const char *p, size_t left)
-{
-    while (left > 0) {
-        ssize_t w = write(STDERR_FILENO, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        left -= (size_t)w;
-    }
-}
-
 /* The shared buffer and its flusher. */
 #define FLUSH_EVERY_NS (20 * 1000 * 1000)
 static pthread_mutex_t buf_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -180,7 +168,7 @@ static pthread_once_t flusher_once = PTHREAD_ONCE_INIT;
 
 static void flush_locked(void)
 {
-    write_all(out_buf, out_len);
+    (void)wf_io_write_all(STDERR_FILENO, out_buf, out_len);
     out_len = 0;
 }
 
@@ -253,7 +241,7 @@ static void emit(struct line *l, enum wf_log_level level)
     pthread_mutex_lock(&buf_mu);
     if (level >= WF_LOG_WARN || !flusher_running) {
         flush_locked();
-        write_all(l->buf, l->len);
+        (void)wf_io_write_all(STDERR_FILENO, l->buf, l->len);
     } else {
         if (l->len > sizeof out_buf - out_len)
             flush_locked();

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/io.h"
 #include "common/log.h"
 #include "common/wf_error.h"
 #include "sandbox/sandbox.h"
@@ -292,31 +293,18 @@ static void precompile_runner(native *nb)
     if (rc != 0)
         goto out;
     /* The source (a few KiB) fits the pipe: write all, then read. */
-    size_t off = 0;
-    while (off < wf_sdk_runner_py_len) {
-        ssize_t w = write(in[1], wf_sdk_runner_py + off, wf_sdk_runner_py_len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    int sent = wf_io_write_all(in[1], wf_sdk_runner_py, wf_sdk_runner_py_len) == 0;
     close(in[1]);
     in[1] = -1;
-    size_t cap = 1 << 20, len = 4;
+    size_t cap = 1 << 20, len = 4, got = 0;
     unsigned char *buf = malloc(cap);
-    while (buf && len < cap) {
-        ssize_t r = read(outp[0], buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
+    if (buf)
+        (void)wf_io_read_full(outp[0], buf + len, cap - len, &got);
+    len += got;
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
-    if (buf && len > 4 && len < cap && off == wf_sdk_runner_py_len && WIFEXITED(st) &&
+    if (buf && len > 4 && len < cap && sent && WIFEXITED(st) &&
         WEXITSTATUS(st) == 0) {
         size_t n = len - 4;
         buf[0] = (unsigned char)(n & 0xff);

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/io.h"
 #include "common/wf_error.h"
 
 /* ---- SHA-256 (FIPS 180-4) ------------------------------------------------ */
@@ -111,17 +112,10 @@ void wf_store_sha256_hex(const void *data, size_t len, char out[65])
 void wf_store_uuid4(char out[37])
 {
     uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t r = getrandom(b + got, sizeof b - got, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        /* getrandom cannot fail on Linux >= 3.17 for 16 bytes once the pool
-         * is initialised; an id that is not random would be a silent bug. */
-        if (r <= 0)
-            abort();
-        got += (size_t)r;
-    }
+    /* getrandom cannot fail on Linux >= 3.17 for 16 bytes once the pool
+     * is initialised; an id that is not random would be a silent bug. */
+    if (wf_io_random(b, sizeof b) != 0)
+        abort();
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);  /* version 4 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);  /* RFC 4122 variant */
     char hex[33];

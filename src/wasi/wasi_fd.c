@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/io.h"
 #include "wasi/wasi_internal.h"
 
 #define WF_IOV_MAX 1024
@@ -115,25 +116,10 @@ static int put_result_u64(struct wf_wasi_host *h, uint32_t ptr, uint64_t v)
 
 /* ------------------------------------------------------------- streams */
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return wf_wasi_errno_from_host(errno);
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 static int stream_emit(struct wf_wasi_stream *s, const void *p, size_t n)
 {
     if (s->host_fd >= 0)
-        return write_all(s->host_fd, p, n);
+        return wf_io_write_all(s->host_fd, p, n) ? wf_wasi_errno_from_host(errno) : 0;
     if (s->len + n > s->bufcap) {
         size_t ncap = s->bufcap ? s->bufcap : 4096;
         while (ncap < s->len + n)

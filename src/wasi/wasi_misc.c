@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/io.h"
 #include "wasi/wasi_internal.h"
 
 /* argv-style arrays: `count` pointers at ptrs, the strings at buf. */
@@ -108,16 +109,7 @@ int wf_wasi_random_get(struct wf_wasi_host *h, uint32_t buf, uint32_t len)
     uint8_t *p = wf_wasi_mem(h, buf, len);
     if (!p)
         return WASI_EFAULT;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t r = getrandom(p + done, len - done, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return WASI_EIO;
-        done += (size_t)r;
-    }
-    return 0;
+    return wf_io_random(p, len) != 0 ? WASI_EIO : 0;
 }
 
 void wf_wasi_proc_exit(struct wf_wasi_host *h, uint32_t code)
