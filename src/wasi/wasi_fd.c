@@ -158,6 +158,24 @@ static int stream_write(struct wf_wasi_stream *s, const void *p, size_t n)
 
 /* ------------------------------------------------------- read and write */
 
+/* One readv/writev (preadv/pwritev when positional) on a host descriptor,
+ * retried after a signal: a short transfer is the guest's to see. */
+static int host_rw(int fd, struct iovec *iov, size_t n, uint64_t off, int positional,
+                   int writing, size_t *done)
+{
+    ssize_t r;
+    do {
+        if (writing)
+            r = positional ? pwritev(fd, iov, (int)n, (off_t)off) : writev(fd, iov, (int)n);
+        else
+            r = positional ? preadv(fd, iov, (int)n, (off_t)off) : readv(fd, iov, (int)n);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return wf_wasi_errno_from_host(errno);
+    *done = (size_t)r;
+    return 0;
+}
+
 static int do_read(struct wf_wasi_host *h, struct wf_wasi_fd *f,
                    struct iovec *iov, size_t n, uint64_t *off_io, int positional,
                    size_t *done)
@@ -192,17 +210,8 @@ static int do_read(struct wf_wasi_host *h, struct wf_wasi_fd *f,
         }
         __attribute__((fallthrough));   /* a host fd */
     case WF_FD_HOST:
-    case WF_FD_HOSTFILE: {
-        ssize_t r;
-        do {
-            r = positional ? preadv(f->host_fd, iov, (int)n, (off_t)*off_io)
-                           : readv(f->host_fd, iov, (int)n);
-        } while (r < 0 && errno == EINTR);
-        if (r < 0)
-            return wf_wasi_errno_from_host(errno);
-        total = (size_t)r;
-        break;
-    }
+    case WF_FD_HOSTFILE:
+        return host_rw(f->host_fd, iov, n, *off_io, positional, 0, done);
     case WF_FD_HOOK: {
         for (size_t i = 0; i < n; i++) {
             if (!iov[i].iov_len)
@@ -261,17 +270,8 @@ static int do_write(struct wf_wasi_host *h, struct wf_wasi_fd *f,
         break;
     }
     case WF_FD_HOST:
-    case WF_FD_HOSTFILE: {
-        ssize_t r;
-        do {
-            r = positional ? pwritev(f->host_fd, iov, (int)n, (off_t)*off_io)
-                           : writev(f->host_fd, iov, (int)n);
-        } while (r < 0 && errno == EINTR);
-        if (r < 0)
-            return wf_wasi_errno_from_host(errno);
-        total = (size_t)r;
-        break;
-    }
+    case WF_FD_HOSTFILE:
+        return host_rw(f->host_fd, iov, n, *off_io, positional, 1, done);
     case WF_FD_HOOK:
         for (size_t i = 0; i < n; i++) {
             if (!iov[i].iov_len)
@@ -647,14 +647,19 @@ int wf_wasi_fd_filestat_set_size(struct wf_wasi_host *h, uint32_t fd, uint64_t s
     return wf_vfs_truncate(&h->vfs, f->node, size);
 }
 
+/* fst_flags has only known bits, and no time is both given and "now". */
+static int fst_valid(uint32_t fst)
+{
+    return !(fst & ~(uint32_t)0xf) &&
+           !((fst & WASI_FST_ATIM) && (fst & WASI_FST_ATIM_NOW)) &&
+           !((fst & WASI_FST_MTIM) && (fst & WASI_FST_MTIM_NOW));
+}
+
 /* Applies fst_flags to a node's times; shared with path_filestat_set_times. */
 int wf_wasi_set_times_vfs(struct wf_vfs_node *n, uint64_t atim, uint64_t mtim, uint32_t fst);
 int wf_wasi_set_times_vfs(struct wf_vfs_node *n, uint64_t atim, uint64_t mtim, uint32_t fst)
 {
-    if (fst & ~(uint32_t)0xf)
-        return WASI_EINVAL;
-    if (((fst & WASI_FST_ATIM) && (fst & WASI_FST_ATIM_NOW)) ||
-        ((fst & WASI_FST_MTIM) && (fst & WASI_FST_MTIM_NOW)))
+    if (!fst_valid(fst))
         return WASI_EINVAL;
     if (n->readonly)
         return WASI_EROFS;
@@ -670,10 +675,7 @@ int wf_wasi_set_times_vfs(struct wf_vfs_node *n, uint64_t atim, uint64_t mtim, u
 int wf_wasi_host_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
 int wf_wasi_host_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2])
 {
-    if (fst & ~(uint32_t)0xf)
-        return WASI_EINVAL;
-    if (((fst & WASI_FST_ATIM) && (fst & WASI_FST_ATIM_NOW)) ||
-        ((fst & WASI_FST_MTIM) && (fst & WASI_FST_MTIM_NOW)))
+    if (!fst_valid(fst))
         return WASI_EINVAL;
     ts[0].tv_sec = (time_t)(atim / 1000000000ull);
     ts[0].tv_nsec = (long)(atim % 1000000000ull);
@@ -703,14 +705,21 @@ int wf_wasi_fd_filestat_set_times(struct wf_wasi_host *h, uint32_t fd, uint64_t 
     return WASI_EINVAL;
 }
 
+/* A descriptor the host preopened (only those have a prestat). */
+static int preopen_get(struct wf_wasi_host *h, uint32_t fd, struct wf_wasi_fd **out)
+{
+    int rc = wf_wasi_fd_get(h, fd, 0, out);
+    if (rc)
+        return rc;
+    return (*out)->preopen ? 0 : WASI_EBADF;
+}
+
 int wf_wasi_fd_prestat_get(struct wf_wasi_host *h, uint32_t fd, uint32_t out)
 {
     struct wf_wasi_fd *f;
-    int rc = wf_wasi_fd_get(h, fd, 0, &f);
+    int rc = preopen_get(h, fd, &f);
     if (rc)
         return rc;
-    if (!f->preopen)
-        return WASI_EBADF;
     uint8_t *p = wf_wasi_mem_aligned(h, out, WASI_PRESTAT_SIZE, 4);
     if (!p)
         return WASI_EFAULT;
@@ -723,11 +732,9 @@ int wf_wasi_fd_prestat_get(struct wf_wasi_host *h, uint32_t fd, uint32_t out)
 int wf_wasi_fd_prestat_dir_name(struct wf_wasi_host *h, uint32_t fd, uint32_t buf, uint32_t len)
 {
     struct wf_wasi_fd *f;
-    int rc = wf_wasi_fd_get(h, fd, 0, &f);
+    int rc = preopen_get(h, fd, &f);
     if (rc)
         return rc;
-    if (!f->preopen)
-        return WASI_EBADF;
     size_t n = strlen(f->preopen);
     if (len < n)
         return WASI_ENAMETOOLONG;

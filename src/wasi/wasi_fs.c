@@ -56,6 +56,21 @@ static void at_done(struct at *a)
     wf_path_release(a->ops, NULL, &a->r);
 }
 
+/* resolve_at for a path that must exist: WASI_ENOENT, with nothing left
+ * held, when it does not. */
+static int resolve_existing_at(struct wf_wasi_host *h, uint32_t fd, uint64_t need,
+                               uint32_t path, uint32_t len, int follow, struct at *a)
+{
+    int rc = resolve_at(h, fd, need, path, len, follow, a);
+    if (rc)
+        return rc;
+    if (!a->r.exists) {
+        at_done(a);
+        return WASI_ENOENT;
+    }
+    return 0;
+}
+
 static struct wf_vfs_node *at_node(const struct at *a)
 {
     struct wf_vfs_node *dir = (struct wf_vfs_node *)a->r.dir;
@@ -247,13 +262,11 @@ int wf_wasi_path_filestat_get(struct wf_wasi_host *h, uint32_t fd, uint32_t flag
     if (!p)
         return WASI_EFAULT;
     struct at a;
-    int rc = resolve_at(h, fd, WASI_RIGHT_PATH_FILESTAT_GET, path, len,
-                        flags & WASI_LOOKUP_SYMLINK_FOLLOW, &a);
+    int rc = resolve_existing_at(h, fd, WASI_RIGHT_PATH_FILESTAT_GET, path, len,
+                                 flags & WASI_LOOKUP_SYMLINK_FOLLOW, &a);
     if (rc)
         return rc;
-    if (!a.r.exists) {
-        rc = WASI_ENOENT;
-    } else if (a.host) {
+    if (a.host) {
         struct stat st;
         if (fstatat(host_dirfd(&a), a.r.namelen ? a.r.name : "", &st,
                     AT_SYMLINK_NOFOLLOW | (a.r.namelen ? 0 : AT_EMPTY_PATH)) < 0)
@@ -272,13 +285,11 @@ int wf_wasi_path_filestat_set_times(struct wf_wasi_host *h, uint32_t fd, uint32_
     if (flags & ~(uint32_t)WASI_LOOKUP_SYMLINK_FOLLOW)
         return WASI_EINVAL;
     struct at a;
-    int rc = resolve_at(h, fd, WASI_RIGHT_PATH_FILESTAT_SET_TIMES, path, len,
-                        flags & WASI_LOOKUP_SYMLINK_FOLLOW, &a);
+    int rc = resolve_existing_at(h, fd, WASI_RIGHT_PATH_FILESTAT_SET_TIMES, path, len,
+                                 flags & WASI_LOOKUP_SYMLINK_FOLLOW, &a);
     if (rc)
         return rc;
-    if (!a.r.exists) {
-        rc = WASI_ENOENT;
-    } else if (a.host) {
+    if (a.host) {
         struct timespec ts[2];
         if (!(rc = wf_wasi_host_times(atim, mtim, fst, ts)))
             rc = a.fd->host_readonly ? WASI_EROFS
@@ -328,13 +339,11 @@ int wf_wasi_path_readlink(struct wf_wasi_host *h, uint32_t fd, uint32_t path, ui
     if (!dst || !wf_wasi_mem_aligned(h, out, 4, 4))
         return WASI_EFAULT;
     struct at a;
-    int rc = resolve_at(h, fd, WASI_RIGHT_PATH_READLINK, path, len, 0, &a);
+    int rc = resolve_existing_at(h, fd, WASI_RIGHT_PATH_READLINK, path, len, 0, &a);
     if (rc)
         return rc;
     size_t n = 0;
-    if (!a.r.exists) {
-        rc = WASI_ENOENT;
-    } else if (a.r.kind != WF_VFS_SYMLINK || a.r.namelen == 0) {
+    if (a.r.kind != WF_VFS_SYMLINK || a.r.namelen == 0) {
         rc = WASI_EINVAL;
     } else if (a.host) {
         char tmp[WF_VFS_PATH_MAX + 1];
