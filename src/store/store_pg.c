@@ -32,22 +32,16 @@ enum pg_stmt_id {
 
 /* timestamptz as the store's text form */
 #define PG_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define PG_PLUGIN_COLS \
-    "p.name, p.version, " PG_TS("p.created_at") ", " PG_TS("p.updated_at") ", " \
-    "v.description, v.input_type, v.input_hint, v.calls, v.sha256, v.size"
-#define PG_PLUGIN_FROM \
-    " FROM plugins p JOIN plugin_versions v ON v.name = p.name AND v.version = p.version"
-#define PG_RUN_COLS \
-    "run_id, plugin, version, success, output, error, error_type, result_json, logs, " \
-    "input_data, ai_calls, duration_ms, " PG_TS("started_at")
+#define PG_PLUGIN_COLS WF_STORE_SQL_PLUGIN_COLS(PG_TS)
+#define PG_PLUGIN_FROM WF_STORE_SQL_PLUGIN_FROM
+#define PG_RUN_COLS WF_STORE_SQL_RUN_COLS(PG_TS)
 
 static const char *const pg_sql[PG_NSTMT] = {
     /* the row lock on the counter serialises every plugin write, so the
      * version bump cannot lose a concurrent upload and the revision order
      * is the commit order */
-    [PG_BUMP_REVISION] =
-        "UPDATE store_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision",
-    [PG_GET_REVISION] = "SELECT revision FROM store_revision WHERE id = 1",
+    [PG_BUMP_REVISION] = WF_STORE_SQL_BUMP_REVISION,
+    [PG_GET_REVISION] = WF_STORE_SQL_GET_REVISION,
     [PG_UPSERT_PLUGIN] =
         "INSERT INTO plugins (name, version, created_at, updated_at, revision) "
         "VALUES ($1, 1, $2, $2, $3) ON CONFLICT (name) DO UPDATE SET "

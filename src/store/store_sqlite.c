@@ -26,22 +26,18 @@ enum sq_stmt_id {
     SQ_NSTMT
 };
 
-#define SQ_PLUGIN_COLS \
-    "p.name, p.version, p.created_at, p.updated_at, v.description, v.input_type, " \
-    "v.input_hint, v.calls, v.sha256, v.size"
-#define SQ_PLUGIN_FROM \
-    " FROM plugins p JOIN plugin_versions v ON v.name = p.name AND v.version = p.version"
-#define SQ_RUN_COLS \
-    "run_id, plugin, version, success, output, error, error_type, result_json, logs, " \
-    "input_data, ai_calls, duration_ms, started_at"
+/* timestamps are stored as the store's text form */
+#define SQ_TS(col) col
+#define SQ_PLUGIN_COLS WF_STORE_SQL_PLUGIN_COLS(SQ_TS)
+#define SQ_PLUGIN_FROM WF_STORE_SQL_PLUGIN_FROM
+#define SQ_RUN_COLS WF_STORE_SQL_RUN_COLS(SQ_TS)
 
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
-    [SQ_BUMP_REVISION] =
-        "UPDATE store_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision",
-    [SQ_GET_REVISION] = "SELECT revision FROM store_revision WHERE id = 1",
+    [SQ_BUMP_REVISION] = WF_STORE_SQL_BUMP_REVISION,
+    [SQ_GET_REVISION] = WF_STORE_SQL_GET_REVISION,
     [SQ_UPSERT_PLUGIN] =
         "INSERT INTO plugins (name, version, created_at, updated_at, revision) "
         "VALUES (?1, 1, ?2, ?2, ?3) ON CONFLICT (name) DO UPDATE SET "

@@ -101,6 +101,21 @@ struct wf_store {
     "CREATE INDEX runs_by_started ON runs (started_at, seq);" \
     "CREATE INDEX runs_by_plugin_started ON runs (plugin, started_at, seq);"
 
+/* SQL both back ends send as it is, and the select lists of the row readers
+ * below (in their column order). TS(col) reads a timestamp column as the
+ * store's text form: the column itself where it is stored as that text. */
+#define WF_STORE_SQL_BUMP_REVISION \
+    "UPDATE store_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision"
+#define WF_STORE_SQL_GET_REVISION "SELECT revision FROM store_revision WHERE id = 1"
+#define WF_STORE_SQL_PLUGIN_COLS(TS) \
+    "p.name, p.version, " TS("p.created_at") ", " TS("p.updated_at") ", " \
+    "v.description, v.input_type, v.input_hint, v.calls, v.sha256, v.size"
+#define WF_STORE_SQL_PLUGIN_FROM \
+    " FROM plugins p JOIN plugin_versions v ON v.name = p.name AND v.version = p.version"
+#define WF_STORE_SQL_RUN_COLS(TS) \
+    "run_id, plugin, version, success, output, error, error_type, result_json, logs, " \
+    "input_data, ai_calls, duration_ms, " TS("started_at")
+
 int wf_store_sqlite_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
 int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
 
