@@ -22,6 +22,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+from proc_stats import pct, processes, pss_kb, rss_kb  # noqa: E402
 from support.ollama_double import OllamaDouble  # noqa: E402
 from support.server import Server  # noqa: E402
 
@@ -30,44 +31,11 @@ N_LAT = int(os.environ.get("BENCH_LATENCY_RUNS", "200"))
 N_AI = int(os.environ.get("BENCH_AI_RUNS", "500"))
 
 
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
-def rss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def pss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def process_tree():
     """{ppid: [pid, ...]} for every process, read in one pass."""
     tree = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            tree.setdefault(ppid, []).append(int(d))
+    for pid, (_, ppid) in processes().items():
+        tree.setdefault(ppid, []).append(pid)
     return tree
 
 

@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+from proc_stats import pct, private_kb, processes, pss_kb  # noqa: E402
 from support.ollama_double import OllamaDouble  # noqa: E402
 from support.server import Server  # noqa: E402
 
@@ -43,66 +44,22 @@ WAITER = ("from platform_sdk import call_ai, send_output\n"
           "send_output(call_ai('mistral:latest', 'hello'))\n")
 
 
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
-
-
 def say(msg=""):
     print(msg, flush=True)
-
-
-def private_kb(pid):
-    """Private_Clean + Private_Dirty of one process, in kB (0 if gone)."""
-    kb = 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                    kb += int(line.split()[1])
-    except OSError:
-        return 0
-    return kb
-
-
-def pss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _children():
-    """{pid: (comm, ppid)} of every process."""
-    out = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    st = f.read()
-            except OSError:
-                continue
-            out[int(d)] = (st[st.index("(") + 1:st.rindex(")")],
-                           int(st[st.rindex(")") + 2:].split()[1]))
-    return out
 
 
 def zygotes(server_pid):
     """The server's long-lived children: the WebAssembly engine's zygote
     (wf-engine) and the native sandbox's zygote (a python3 started once),
     each the parent of its runs."""
-    procs = _children()
+    procs = processes()
     kids = [p for p, (comm, pp) in procs.items() if pp == server_pid]
     parents = {pp for _, pp in procs.values()}
     return [p for p in kids if procs[p][0] == "wf-engine" or p in parents]
 
 
 def engine_zygotes(server_pid):
-    return [p for p, (comm, pp) in _children().items() if comm == "wf-engine" and pp == server_pid]
+    return [p for p, (comm, pp) in processes().items() if comm == "wf-engine" and pp == server_pid]
 
 
 def run_pids(server_pid):
@@ -110,7 +67,7 @@ def run_pids(server_pid):
     or the server's own children where the native sandbox starts a process
     per run. Other servers' are not counted. (Called while runs wait: then
     only a zygote has children.)"""
-    procs = _children()
+    procs = processes()
     zyg = set(zygotes(server_pid))
     return [p for p, (comm, pp) in procs.items()
             if pp in zyg or (pp == server_pid and p not in zyg)]
@@ -151,7 +108,7 @@ def sequential(server, n):
     # A zygote's reaped runs count in its own children's CPU; the zygote is
     # never reaped while the server runs, so every child of the server (the
     # zygotes, idle between runs) is read directly.
-    procs = [server.proc.pid] + [p for p, (_, pp) in _children().items()
+    procs = [server.proc.pid] + [p for p, (_, pp) in processes().items()
                                  if pp == server.proc.pid]
     c0 = sum(cpu_s(p) for p in procs)
     t0 = time.perf_counter()
