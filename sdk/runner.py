@@ -5,8 +5,8 @@
 # descriptor of its own (never stdout). Frames are a 4-byte little-endian
 # length and a UTF-8 JSON object. The first frame is the host's request:
 #   {"op":"run","code":..,"input":..,"sdk":..,"guard":[..],"max_frame":N}
-#   ("sdk" left out: the SDK the WebAssembly zygote has already executed;
-#   a zygote also uses its prepared SDK when "sdk" is that same source)
+#   ("sdk" is left out exactly when this process is a zygote's run and the
+#   zygote executed the built-in SDK already: src/sandbox/sandbox.h)
 #   {"op":"check","code":..}
 # A run ends with {"op":"done","status":"ok"|"plugin_error"|"memory_limit",
 # "error":..,"result":..}; a check answers {"op":"checked",...}. Only plain
@@ -213,11 +213,9 @@ def _exit(code=None):
 def _run(chan, req):
     import builtins
     builtins.exit = builtins.quit = _exit
-    # The prepared module serves when the request names no SDK, or names
-    # the very one prepared (the native zygote's requests always name it).
-    preloaded = _preloaded_sdk
-    if preloaded and req.get("sdk", preloaded[2]) != preloaded[2]:
-        preloaded = None
+    # The host leaves "sdk" out exactly when this process has the built-in
+    # SDK prepared; a request that carries one always gets that one.
+    preloaded = None if "sdk" in req else _preloaded_sdk
     bridge = _make_bridge_module(chan, req.get("input", ""),
                                  preloaded[1] if preloaded else None)
     sys.modules["_wf_bridge"] = bridge
@@ -227,8 +225,10 @@ def _run(chan, req):
         if preloaded:
             sys.modules["platform_sdk"] = preloaded[0]
             _sources["platform_sdk.py"] = preloaded[2]
-        else:
+        elif "sdk" in req:
             _load_module("platform_sdk", "platform_sdk.py", req["sdk"])
+        else:
+            raise SystemError("the run request carries no SDK and none is prepared here")
         if req.get("guard"):
             sys.meta_path.insert(0, _Guard(req["guard"]))
         _load_module("__main__", "plugin.py", req["code"])

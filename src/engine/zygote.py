@@ -60,22 +60,14 @@ except BaseException:
 if not callable(_runner.get("_main")):
     raise SystemExit("the runner defines no _main")
 
-# The built-in SDK is compiled once; a replacement (SDK_PATH) arrives as
-# other source and is compiled per run as usual.
+# The built-in SDK is compiled and executed once: its classes and functions
+# are what every run would make again (a third of a trivial run's time in
+# the guest). The server leaves "sdk" out of the requests of this zygote's
+# runs (src/sandbox/sandbox.h), and each gets this module with its own
+# bridge functions put into its `_wf_bridge` (filled by the runner). A
+# replacement (SDK_PATH) is not given here: it arrives in every request.
 if _sdk_src is not None:
     _sdk_code = compile(_sdk_src, "platform_sdk.py", "exec", dont_inherit=True)
-
-    def _compile(source, filename, mode, flags=0, dont_inherit=False, *a, **k):
-        if filename == "platform_sdk.py" and source == _sdk_src and mode == "exec":
-            return _sdk_code
-        return builtins.compile(source, filename, mode, flags, dont_inherit, *a, **k)
-
-    _runner["compile"] = _compile
-
-    # ... and executed once: its classes and functions are what every run
-    # would make again (a third of a trivial run's time in the guest). A run
-    # whose request leaves out "sdk" gets this module, with the run's own
-    # bridge functions put into its `_wf_bridge` (filled by the runner).
     _bridge_slot = _runner["_BridgeModule"]("_wf_bridge")
     sys.modules["_wf_bridge"] = _bridge_slot
     _sdk_mod = type(sys)("platform_sdk")

@@ -658,12 +658,11 @@ static char *run_request(wf_runs *rs, const wf_run *r, size_t *len)
     json_t *guard = json_array();
     for (const char *const *g = import_guard; *g; g++)
         json_array_append_new(guard, json_string(*g));
-    /* The WebAssembly zygote has executed the built-in SDK already (see
-     * src/engine/zygote.py): its 4 kB of source would only be parsed for
-     * nothing in every run. */
-    const char *sdk = rs->sdk ? rs->sdk : wf_sdk_platform_sdk_py;
-    if (rs->sdk == NULL && rs->cfg->sandbox == WF_SANDBOX_WASM)
-        sdk = NULL;
+    /* A run forked by a zygote has the built-in SDK executed already (see
+     * sandbox.h): its 4 kB of source would only be parsed for nothing. A
+     * replacement (SDK_PATH) always travels. */
+    const char *sdk = rs->sdk ? rs->sdk
+                    : r->proc.sdk_preloaded ? NULL : wf_sdk_platform_sdk_py;
     char *code = wf_utf8_sanitize(r->code, r->code_len, r->code_len, NULL);
     char *input = wf_utf8_sanitize(r->input ? r->input : "", r->input_len, r->input_len, NULL);
     json_t *o = NULL;

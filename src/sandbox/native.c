@@ -510,14 +510,15 @@ static int zygote_setup(native *nb, char *why, size_t whylen)
     for (size_t i = 0; i < nbytes; i++)
         snprintf(nb->zfilter_hex + 2 * i, 3, "%02x", f[i]);
     nb->zfilter_hex[2 * nbytes] = '\0';
+    const char *sdk = wf_sandbox_zygote_sdk(nb->cfg);
     char *const zargv[] = {
         nb->exe, "-I", "-S", "-B", "-X", "utf8", "-u", "-c", (char *)wf_engine_zygote_py,
-        (char *)wf_sdk_runner_py, nb->cfg->sdk_path ? "" : (char *)wf_sdk_platform_sdk_py,
+        (char *)wf_sdk_runner_py, sdk ? (char *)sdk : "",
         "native", nb->zfilter_hex, nb->plan.drop_to_nobody ? "1" : "0",
         nb->plan.ns_flags & CLONE_NEWUSER ? "1" : "0", NULL};
     memcpy(nb->zargv, zargv, sizeof zargv);
     wf_zyclient_init(&nb->zc, "native", "the native zygote", zygote_start, nb,
-                     ZYGOTE_START_TIMEOUT_MS);
+                     ZYGOTE_START_TIMEOUT_MS, sdk != NULL);
     nb->zygote = 1;
     rc = wf_zyclient_ensure(&nb->zc, why, whylen);
     if (rc == 0)

@@ -8,6 +8,13 @@
  * the runner reads its request as the first bridge frame, which the caller
  * writes (see runs/bridge.h and sdk/runner.py for the protocol).
  *
+ * The built-in SDK: a run forked by a zygote that executed it once (both
+ * engines' zygotes, unless SDK_PATH replaces it) has it already; any other
+ * process (the native sandbox's python3 per run, also when it takes over
+ * mid-life from a zygote that cannot be had) needs its source in the
+ * request. Each spawn says which in wf_sandbox_proc.sdk_preloaded, and the
+ * request carries the SDK's source exactly when it is 0.
+ *
  * A process's life: spawn -> (caller polls its fds; pidfd readable when it
  * has exited) -> reap. kill may be called any number of times before reap.
  * Every descriptor is O_CLOEXEC and, on the host side, O_NONBLOCK; reap
@@ -38,6 +45,8 @@ typedef struct wf_sandbox_proc {
     int bridge_fd;  /* host end of the bridge (a stream socket) */
     int out_fd;     /* the runner's stdout */
     int err_fd;     /* the runner's stderr */
+    int sdk_preloaded; /* 1: the built-in SDK is executed already in this
+                        * process; its request leaves "sdk" out */
     void *engine;   /* engine-private */
 } wf_sandbox_proc;
 
@@ -102,5 +111,13 @@ extern const char *const wf_sdk_runner_py;
 extern const size_t wf_sdk_runner_py_len;
 extern const char *const wf_sdk_platform_sdk_py;
 extern const size_t wf_sdk_platform_sdk_py_len;
+
+/* The SDK source a zygote executes once, before it forks runs: the
+ * built-in one, or NULL when SDK_PATH replaces it (a replacement travels
+ * in every request). */
+static inline const char *wf_sandbox_zygote_sdk(const wf_config *cfg)
+{
+    return cfg->sdk_path ? NULL : wf_sdk_platform_sdk_py;
+}
 
 #endif

@@ -66,7 +66,7 @@ static int engine_start(void *ctx, int child_ctl, pid_t *zpid, int *zpidfd, char
                         size_t errlen)
 {
     wasm_sb *sb = ctx;
-    const char *sdk = sb->cfg->sdk_path ? NULL : wf_sdk_platform_sdk_py;
+    const char *sdk = wf_sandbox_zygote_sdk(sb->cfg);
     char *const argv[] = {sb->engine, "--image", sb->image, "--out-cap", sb->out_cap,
                           (char *)wf_sdk_runner_py, (char *)sdk, NULL};
     /* Nothing of the server's environment (DB_PASSWORD, API_TOKEN, ...) may
@@ -276,7 +276,8 @@ int wf_sandbox_wasm_new(const wf_config *cfg, wf_sandbox **out, char *err, size_
     sb->base.ops = &wasm_ops;
     sb->cfg = cfg;
     sb->as_root = geteuid() == 0;
-    wf_zyclient_init(&sb->zc, "wasm", "the engine", engine_start, sb, START_TIMEOUT_MS);
+    wf_zyclient_init(&sb->zc, "wasm", "the engine", engine_start, sb, START_TIMEOUT_MS,
+                     wf_sandbox_zygote_sdk(cfg) != NULL);
     /* The host caps each stream a little above the point where the
      * supervisor stops a flooding run, so both sandboxes end such a run the
      * same way (and the host's marker is never seen). */

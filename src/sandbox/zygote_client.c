@@ -154,7 +154,8 @@ static int zygote_ensure(wf_zyclient *sb, char *err, size_t errlen)
 }
 
 void wf_zyclient_init(wf_zyclient *zc, const char *name, const char *what,
-                      wf_zyclient_start_fn start, void *ctx, int start_timeout_ms)
+                      wf_zyclient_start_fn start, void *ctx, int start_timeout_ms,
+                      int sdk_preloaded)
 {
     memset(zc, 0, sizeof *zc);
     zc->name = name;
@@ -162,6 +163,7 @@ void wf_zyclient_init(wf_zyclient *zc, const char *name, const char *what,
     zc->start = start;
     zc->ctx = ctx;
     zc->start_timeout_ms = start_timeout_ms;
+    zc->sdk_preloaded = sdk_preloaded;
     zc->ctl = zc->zpidfd = -1;
     pthread_mutex_init(&zc->mu, NULL);
 }
@@ -279,6 +281,7 @@ int wf_zyclient_spawn(wf_zyclient *sb, const wf_sandbox_limits *lim, wf_sandbox_
     if (rc == 0) {
         wp->status_fd = st[0];
         out->engine = wp;
+        out->sdk_preloaded = sb->sdk_preloaded;
         return 0;
     }
 out:

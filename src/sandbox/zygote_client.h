@@ -33,6 +33,8 @@ typedef struct wf_zyclient {
     wf_zyclient_start_fn start;
     void *ctx;
     int start_timeout_ms;      /* until the zygote says it is ready */
+    int sdk_preloaded;         /* its zygote executes the built-in SDK: every
+                                * run it forks has it (sandbox.h) */
     pthread_mutex_t mu;        /* the control socket and the zygote's identity */
     int ctl;                   /* -1: no zygote */
     pid_t zpid;
@@ -40,8 +42,12 @@ typedef struct wf_zyclient {
     unsigned starts;
 } wf_zyclient;
 
+/* sdk_preloaded: whether the zygotes `start` starts execute the built-in
+ * SDK (wf_sandbox_zygote_sdk not NULL); the client's spawns say so in
+ * wf_sandbox_proc.sdk_preloaded. */
 void wf_zyclient_init(wf_zyclient *zc, const char *name, const char *what,
-                      wf_zyclient_start_fn start, void *ctx, int start_timeout_ms);
+                      wf_zyclient_start_fn start, void *ctx, int start_timeout_ms,
+                      int sdk_preloaded);
 
 /* The zygote is there and alive, or started now. 0 or WF_EUNAVAIL with err. */
 int wf_zyclient_ensure(wf_zyclient *zc, char *err, size_t errlen);

@@ -130,15 +130,16 @@ static void test_runs_and_statuses(void **state)
     (void)state;
     wf_zyclient zc;
     char err[256] = "";
-    wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000);
+    wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000, 1);
     assert_int_equal(wf_zyclient_ensure(&zc, err, sizeof err), 0);
 
     run_one(&zc, 7);
 
-    /* killed by its pidfd */
+    /* killed by its pidfd; the run says its zygote has the SDK, as init said */
     wf_sandbox_proc p;
     wf_sandbox_exit st;
     assert_int_equal(wf_zyclient_spawn(&zc, &lim, &p, err, sizeof err), 0);
+    assert_int_equal(p.sdk_preloaded, 1);
     wf_zyclient_kill(&p);
     assert_int_equal(wf_zyclient_reap(&p, &st), 0);
     assert_int_equal(st.exited, 0);
@@ -161,7 +162,7 @@ static void test_no_wait_for_setup(void **state)
     wf_zyclient zc;
     char err[256] = "";
     toy_wait = 0;
-    wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000);
+    wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000, 0);
 
     run_one(&zc, 5);
     wf_sandbox_proc p;
@@ -173,6 +174,7 @@ static void test_no_wait_for_setup(void **state)
     wf_sandbox_limits bad = lim;
     bad.tmp_mb = 99;
     assert_int_equal(wf_zyclient_spawn(&zc, &bad, &p, err, sizeof err), 0);
+    assert_int_equal(p.sdk_preloaded, 0);
     read_all(p.err_fd, out, sizeof out);
     assert_non_null(strstr(out, "sandbox set-up failed at toy step"));
     assert_non_null(strstr(out, strerror(EPERM)));
@@ -188,7 +190,7 @@ static void test_zygote_death(void **state)
     (void)state;
     wf_zyclient zc;
     char err[256] = "";
-    wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000);
+    wf_zyclient_init(&zc, "toy", "the toy zygote", toy_start, NULL, 5000, 0);
     wf_sandbox_proc p;
     assert_int_equal(wf_zyclient_spawn(&zc, &lim, &p, err, sizeof err), 0);
     pid_t first = zc.zpid;
