@@ -74,6 +74,16 @@ def sandbox_pids(parent=None):
     return pids
 
 
+def native_zygotes(parent):
+    """The native sandbox's zygotes the server `parent` started (not their
+    runs)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and _native_zygote_pid(d) and _comm(d)[1] == parent:
+            pids.append(int(d))
+    return pids
+
+
 def _comm(pid):
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:

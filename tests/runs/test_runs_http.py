@@ -1,20 +1,24 @@
 """Plugin runs over HTTP against the real server and the real sandbox
 (WF_TEST_SANDBOX, native by default): the run behaviours, run history,
 upload checks, many runs at once, a run killed from outside, shutdown with
-runs in flight."""
+runs in flight; which SDK a run gets, from a zygote or without one."""
+import ast
 import concurrent.futures
+import json
 import os
+import select
+import shutil
 import signal
 import tempfile
 import threading
 import unittest
 
 from support.ollama_double import OllamaDouble, closed_port_url
-from support.server import Server, wait_for
+from support.server import ROOT, Server, build_dir, wait_for
 
 from behaviour import RunBehaviour
-from runs_support import (LIMITS, HttpRunsCase, run_fds, sandbox_pids, skip_unless_built,
-                          skip_unless_plugin_api)
+from runs_support import (LIMITS, SANDBOX, HttpRunsCase, native_zygotes, run_fds,
+                          sandbox_pids, skip_unless_built, skip_unless_plugin_api)
 
 
 class HttpRuns(HttpRunsCase, RunBehaviour):
@@ -101,9 +105,58 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
             self.assertEqual(r.json["output"], "echo: x\n", r.json)
 
 
-class HttpRunsSdk(HttpRunsCase):
-    """The built-in SDK as every run sees it (the WebAssembly zygote executes
+# Prints the run's platform_sdk as {name: first line of its code, or None}:
+# a missing SDK fails the run, and another version of it (a zygote's stale
+# copy, the built-in one where SDK_PATH names another) shows other names or
+# lines.
+SDK_SHAPE = ("import json, platform_sdk\n"
+             "print(json.dumps({k: getattr(getattr(v, '__code__', None), 'co_firstlineno', None)\n"
+             "                  for k, v in vars(platform_sdk).items()\n"
+             "                  if not k.startswith('__')}, sort_keys=True))\n")
+
+
+def sdk_shape(source):
+    """What SDK_SHAPE prints in a run whose SDK is `source`."""
+    shape = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            shape[node.name] = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        elif isinstance(node, ast.ClassDef):
+            shape[node.name] = None
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                shape[(a.asname or a.name).split(".")[0]] = None
+        elif isinstance(node, ast.Assign):
+            shape.update((t.id, None) for t in node.targets if isinstance(t, ast.Name))
+    return {k: v for k, v in shape.items() if not k.startswith("__")}
+
+
+with open(os.path.join(ROOT, "sdk", "platform_sdk.py")) as _f:
+    BUILT_IN_SDK = _f.read()
+
+
+class SdkChecks:
+    """What a run's SDK must be, asked of the server of the class."""
+
+    def assertSdk(self, source):
+        res = self.run_plugin(SDK_SHAPE)
+        self.assertTrue(res["success"], res)
+        self.assertEqual(json.loads(res["output"]), sdk_shape(source))
+
+    def assertBuiltInSdkWorks(self):
+        self.assertSdk(BUILT_IN_SDK)
+        res = self.run_plugin("from platform_sdk import get_input, send_output\n"
+                              "send_output(get_input().upper())\n", "abc")
+        self.assertTrue(res["success"], res)
+        self.assertEqual(res["result"], "ABC")
+
+
+class HttpRunsSdk(HttpRunsCase, SdkChecks):
+    """The built-in SDK as every run sees it (both sandboxes' zygotes execute
     it once, before any run): fresh in each run, its source in tracebacks."""
+
+    def test_sdk_is_the_built_in_one(self):
+        self.assertBuiltInSdkWorks()
 
     def test_sdk_is_fresh_in_every_run(self):
         first = self.run_plugin("import platform_sdk, _wf_bridge\n"
@@ -140,20 +193,36 @@ def send_output(value):
 '''
 
 
-class HttpRunsCustomSdk(HttpRunsCase):
-    """SDK_PATH replaces the built-in SDK, also where the zygote has the
-    built-in one ready."""
+class OwnFilesCase(HttpRunsCase):
+    """A server given files of the test's own, in a folder made for the
+    class below the build folder (the native zygote's view is assembled on
+    a tmpfs at /tmp: nothing under /tmp can be bound into it).
+      sdk:         SDK_PATH's contents (None: the built-in SDK);
+      engine_dir:  WF_ENGINE_DIR is that folder (native sandbox only), with
+                   a copy of the native zygote's module when with_zygote,
+                   else without (then each run is a python3 of its own)."""
+    sdk = None
+    engine_dir = False
+    with_zygote = False
 
     @classmethod
     def setUpClass(cls):
-        fd, cls.sdk_path = tempfile.mkstemp(suffix=".py", prefix="wf-sdk-")
-        with os.fdopen(fd, "w") as f:
-            f.write(CUSTOM_SDK)
-        cls.extra_env = dict(LIMITS, SDK_PATH=cls.sdk_path)
+        if cls.engine_dir and SANDBOX != "native":
+            raise unittest.SkipTest("only the native sandbox starts runs without a zygote")
+        cls.dir = tempfile.mkdtemp(prefix="runs-test-", dir=build_dir())
+        cls.extra_env = dict(LIMITS)
+        if cls.sdk is not None:
+            cls.extra_env["SDK_PATH"] = os.path.join(cls.dir, "platform_sdk.py")
+            with open(cls.extra_env["SDK_PATH"], "w") as f:
+                f.write(cls.sdk)
+        if cls.engine_dir:
+            cls.extra_env["WF_ENGINE_DIR"] = cls.dir
+            if cls.with_zygote:
+                shutil.copy(os.path.join(build_dir(), "wf-native-zygote.so"), cls.dir)
         try:
             super().setUpClass()
         except BaseException:
-            os.unlink(cls.sdk_path)
+            shutil.rmtree(cls.dir, True)
             raise
 
     @classmethod
@@ -161,7 +230,18 @@ class HttpRunsCustomSdk(HttpRunsCase):
         try:
             super().tearDownClass()
         finally:
-            os.unlink(cls.sdk_path)
+            shutil.rmtree(cls.dir, True)
+
+    def assertPerRun(self):
+        detail = self.server.get("/health").json["sandbox_detail"]
+        self.assertIn("one python3 per run", detail)
+        self.assertFalse(native_zygotes(self.server.proc.pid))
+
+
+class HttpRunsCustomSdk(OwnFilesCase, SdkChecks):
+    """SDK_PATH replaces the built-in SDK, also where the zygote has the
+    built-in one ready."""
+    sdk = CUSTOM_SDK
 
     def test_custom_sdk_is_used(self):
         res = self.run_plugin("from platform_sdk import get_input, send_output\n"
@@ -171,6 +251,57 @@ class HttpRunsCustomSdk(HttpRunsCase):
         self.assertEqual(res["result"], "custom:x")
         res = self.run_plugin("import platform_sdk\nprint(hasattr(platform_sdk, 'call_ai'))\n")
         self.assertEqual(res["output"], "False\n", res)
+        self.assertSdk(CUSTOM_SDK)
+
+
+class HttpRunsPerRunSdk(OwnFilesCase, SdkChecks):
+    """The native sandbox's per-run mode gets the SDK in each request."""
+    engine_dir = True
+
+    def test_per_run_gets_the_built_in_sdk(self):
+        self.assertPerRun()
+        self.assertBuiltInSdkWorks()
+
+
+class HttpRunsPerRunCustomSdk(OwnFilesCase, SdkChecks):
+    engine_dir = True
+    sdk = CUSTOM_SDK
+
+    def test_per_run_gets_the_custom_sdk(self):
+        self.assertPerRun()
+        self.assertSdk(CUSTOM_SDK)
+        res = self.run_plugin("from platform_sdk import get_input, send_output\n"
+                              "send_output(get_input())\n", "x")
+        self.assertEqual(res["result"], "custom:x", res)
+
+
+class HttpRunsZygoteLost(OwnFilesCase, SdkChecks):
+    """The native zygote is lost mid-life and cannot be started again: the
+    next runs start python3 themselves, and get the SDK in their request."""
+    engine_dir = True
+    with_zygote = True
+
+    def test_runs_after_the_zygote_is_lost(self):
+        zygotes = native_zygotes(self.server.proc.pid)
+        self.assertEqual(len(zygotes), 1, self.server.get("/health").json)
+        self.assertBuiltInSdkWorks()
+        # A module that no longer loads (a new file: the running zygote
+        # keeps the old one), then the zygote gone: it cannot start again.
+        module = os.path.join(self.dir, "wf-native-zygote.so")
+        with open(module + ".new", "wb") as f:
+            f.write(b"not a shared object")
+        os.replace(module + ".new", module)
+        # Wait for its end (its pidfd readable: every descriptor closed),
+        # not for it to leave /proc, which comes earlier.
+        pidfd = os.pidfd_open(zygotes[0])
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            self.assertTrue(select.select([pidfd], [], [], 10)[0])
+        finally:
+            os.close(pidfd)
+        self.assertBuiltInSdkWorks()
+        self.assertIn("starting this run without the zygote", self.server.log())
+        self.assertFalse(native_zygotes(self.server.proc.pid))
 
 
 class HttpQueueFull(HttpRunsCase):
