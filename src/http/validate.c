@@ -49,13 +49,6 @@ int wf_run_id_valid(const char *s, size_t len)
     return strlen(buf) == len && wf_store_uuid_valid(buf);
 }
 
-int wf_utf8_valid(const char *str, size_t len)
-{
-    /* One validator for the whole server: the store's, which also guards
-     * what reaches the database. */
-    return wf_store_utf8_valid(str, len);
-}
-
 int wf_has_nul(const char *s, size_t len)
 {
     return len > 0 && memchr(s, '\0', len) != NULL;

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "common/utf8.h"
+
 /* ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$ over exactly len bytes. 1 = valid.
  * When invalid and why != NULL, *why is a static reason for a person. */
 int wf_name_valid(const char *s, size_t len, const char **why);
@@ -15,9 +17,8 @@ int wf_name_valid(const char *s, size_t len, const char **why);
 /* A run id as the store makes them (UUID text). */
 int wf_run_id_valid(const char *s, size_t len);
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past
- * U+10FFFF). 1 = valid. NUL bytes are valid UTF-8; see wf_has_nul. */
-int wf_utf8_valid(const char *s, size_t len);
+/* Well-formed UTF-8 is wf_utf8_valid (common/utf8.h), the validator the
+ * store applies too. NUL bytes are valid UTF-8; wf_has_nul finds them. */
 int wf_has_nul(const char *s, size_t len);
 
 /* A query integer: optional '+', decimal digits only, within [min, max].

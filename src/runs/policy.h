@@ -68,9 +68,4 @@ int wf_ai_model_allowed(const wf_ai_policy *p, const char *model);
 /* Number of code points in valid UTF-8 text. */
 size_t wf_utf8_chars(const char *s, size_t n);
 
-/* Copy at most max bytes of s into a NUL-terminated malloc'd string, cut
- * at a character boundary and with invalid UTF-8 replaced by U+FFFD, so
- * that it can go into JSON. *cut is set when bytes were dropped. */
-char *wf_utf8_sanitize(const char *s, size_t n, size_t max, int *cut);
-
 #endif

@@ -27,6 +27,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/utf8.h"
 #include "common/wf_error.h"
 #include "runs/bridge.h"
 #include "runs/policy.h"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "common/wf_error.h"
 #include "store/store_util.h"
 
@@ -45,7 +46,7 @@ int wf_store_ping(wf_store *st)
 
 static int text_ok(const char *s)
 {
-    return s != NULL && wf_store_utf8_valid(s, strlen(s));
+    return s != NULL && wf_utf8_valid(s, strlen(s));
 }
 
 static int dup_into(char **dst, const char *src)
@@ -136,9 +137,10 @@ int wf_store_plugins_revision(wf_store *st, int64_t *rev)
  * copy is remembered in *owned for freeing. */
 static int clean_text(char **field, char **owned)
 {
-    if (*field == NULL || wf_store_utf8_valid(*field, strlen(*field)))
+    size_t len = *field ? strlen(*field) : 0;
+    if (*field == NULL || wf_utf8_valid(*field, len))
         return 0;
-    *owned = wf_store_utf8_sanitize(*field);
+    *owned = wf_utf8_sanitize(*field, len, len, NULL);
     if (*owned == NULL)
         return WF_ENOMEM;
     *field = *owned;

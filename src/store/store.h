@@ -136,10 +136,7 @@ void wf_store_sha256_hex(const void *data, size_t len, char out[65]);
 int wf_store_name_valid(const char *name);       /* ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$ */
 int wf_store_uuid_valid(const char *s);          /* 8-4-4-4-12 hex digits */
 int wf_store_timestamp_valid(const char *s);     /* as wf_store_timestamp_now writes */
-int wf_store_utf8_valid(const char *s, size_t len); /* no overlongs, surrogates */
-/* A malloc'd copy of s with every invalid UTF-8 sequence replaced by U+FFFD;
- * NULL when out of memory. */
-char *wf_store_utf8_sanitize(const char *s);
+/* and text: wf_utf8_valid (common/utf8.h) */
 
 void wf_plugin_clear(wf_plugin *p);
 void wf_plugins_free(wf_plugin *list, size_t n);

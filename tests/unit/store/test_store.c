@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "common/utf8.h"
 #include "common/wf_error.h"
 #include "store/store.h"
 #include "store/store_util.h"
@@ -1105,10 +1106,11 @@ static void test_checks(void **state)
     assert_true(wf_store_name_valid("_x-1"));
     assert_false(wf_store_name_valid("-x"));
     assert_false(wf_store_name_valid("x.py"));
-    assert_true(wf_store_utf8_valid("\xf4\x8f\xbf\xbf", 4));   /* U+10FFFF */
-    assert_false(wf_store_utf8_valid("\xf4\x90\x80\x80", 4));  /* beyond */
-    assert_false(wf_store_utf8_valid("\xe0\x80\x80", 3));      /* overlong */
-    char *s = wf_store_utf8_sanitize("ok\x80\xf0\x9f\x98\x80\xf0\x9f");
+    assert_true(wf_utf8_valid("\xf4\x8f\xbf\xbf", 4));   /* U+10FFFF */
+    assert_false(wf_utf8_valid("\xf4\x90\x80\x80", 4));  /* beyond */
+    assert_false(wf_utf8_valid("\xe0\x80\x80", 3));      /* overlong */
+    const char *bad = "ok\x80\xf0\x9f\x98\x80\xf0\x9f";
+    char *s = wf_utf8_sanitize(bad, strlen(bad), strlen(bad), NULL);
     assert_string_equal(s, "ok\xef\xbf\xbd\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd");
     free(s);
 }
