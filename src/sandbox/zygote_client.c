@@ -75,8 +75,12 @@ static int recv_reply(int ctl, int timeout_ms, struct wf_zygote_reply *rep, int 
             c->cmsg_len == CMSG_LEN(sizeof(int)))
             memcpy(pidfd, CMSG_DATA(c), sizeof(int));
     if (n != (ssize_t)sizeof *rep || rep->magic != WF_ZYGOTE_MAGIC) {
+        /* The end of the stream, or a reset: the zygote closed its end with
+         * our request unread (it died at that moment). Either way it is
+         * gone, and the caller may start another. */
+        int gone = n == 0 || (n < 0 && errno == ECONNRESET);
         wf_sandbox_fd_close(pidfd);
-        return n == 0 ? WF_EUNAVAIL : WF_EPROTO;
+        return gone ? WF_EUNAVAIL : WF_EPROTO;
     }
     rep->msg[sizeof rep->msg - 1] = '\0';
     return 0;

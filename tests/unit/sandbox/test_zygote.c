@@ -89,6 +89,36 @@ static int toy_start(void *ctx, int child_ctl, pid_t *pid, int *pidfd, char *err
     return *pidfd < 0 ? WF_EIO : 0;
 }
 
+/* A zygote that says it is ready, then dies at its first request without
+ * reading it (as one killed at that moment would); the next start is a
+ * working toy zygote. */
+static int lame_starts;
+
+static int lame_then_toy_start(void *ctx, int child_ctl, pid_t *pid, int *pidfd, char *err,
+                               size_t errlen)
+{
+    if (lame_starts == 0)
+        return toy_start(ctx, child_ctl, pid, pidfd, err, errlen);
+    lame_starts--;
+    pid_t p = fork();
+    if (p < 0) {
+        wf_errorf(err, errlen, "fork: %s", strerror(errno));
+        return WF_EIO;
+    }
+    if (p == 0) {
+        struct wf_zygote_reply ready = {.magic = WF_ZYGOTE_MAGIC, .ok = 1};
+        if (send(child_ctl, &ready, sizeof ready, 0) != (ssize_t)sizeof ready)
+            _exit(99);
+        struct pollfd pf = {.fd = child_ctl, .events = POLLIN};
+        if (poll(&pf, 1, 5000) != 1)
+            _exit(98);
+        _exit(0);
+    }
+    *pid = p;
+    *pidfd = (int)syscall(SYS_pidfd_open, p, 0);
+    return *pidfd < 0 ? WF_EIO : 0;
+}
+
 static const wf_sandbox_limits lim = {.memory_mb = 64, .cpu_s = 5, .tmp_mb = 1,
                                       .max_files = 64};
 
@@ -218,6 +248,22 @@ static void test_zygote_death(void **state)
     pid_t z = zc.zpid;
     wf_zyclient_destroy(&zc);
     assert_int_equal(kill(z, 0), -1);
+}
+
+/* A zygote that dies with our request unread in its socket: the spawn
+ * takes that as the zygote gone, not as a protocol error, and is served
+ * by a new one. */
+static void test_zygote_dies_at_the_request(void **state)
+{
+    (void)state;
+    wf_zyclient zc;
+    char err[256] = "";
+    lame_starts = 1;
+    wf_zyclient_init(&zc, "toy", "the toy zygote", lame_then_toy_start, NULL, 5000, 0);
+    assert_int_equal(wf_zyclient_ensure(&zc, err, sizeof err), 0);
+    run_one(&zc, 4);
+    assert_int_equal(zc.starts, 2);
+    wf_zyclient_destroy(&zc);
 }
 
 /* ---- the native runs' seccomp filter ---- */
@@ -374,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_runs_and_statuses),
         cmocka_unit_test(test_no_wait_for_setup),
         cmocka_unit_test(test_zygote_death),
+        cmocka_unit_test(test_zygote_dies_at_the_request),
         cmocka_unit_test(test_native_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
