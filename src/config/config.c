@@ -165,7 +165,7 @@ static int get_int(source *src, const char *key, long def, long min, long max,
     char *end = NULL;
     errno = 0;
     long n = strtol(v, &end, 10);
-    while (end && isspace((unsigned char)*end))
+    while (isspace((unsigned char)*end))   /* strtol always sets end */
         end++;
     if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
         wf_errorf(err, errlen, "%s: '%s' is not accepted: give a whole number from %ld to %ld",

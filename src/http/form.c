@@ -164,9 +164,10 @@ int wf_body_kind_parse(const char *ct, enum wf_body_kind *kind, char *boundary, 
         if (param_value(&p, val, sizeof val) != 0)
             return WF_EINVAL;
         if (klen == 8 && strncasecmp(key, "boundary", 8) == 0) {
-            if (!boundary_valid(val) || boundary == NULL || strlen(val) >= blen)
+            size_t vlen = strlen(val);
+            if (!boundary_valid(val) || boundary == NULL || vlen >= blen)
                 return WF_EINVAL;
-            strcpy(boundary, val);
+            memcpy(boundary, val, vlen + 1);
             return 0;
         }
     }

@@ -360,8 +360,11 @@ static void call_guarded(struct wf_wasi_host *h, void (*fn)(void *), void *inst,
                          struct wf_wasi_result *res)
 {
     jmp_buf ej;
+    /* Valid only while this frame lives: every way out below clears it. */
+    // cppcheck-suppress autoVariables
     h->exit_jmp = &ej;
     if (setjmp(ej)) {
+        h->exit_jmp = NULL;
         res->outcome = WF_WASI_EXITED;
         res->exit_code = h->exit_code;
         wasm_rt_call_stack_depth = 0;
@@ -370,6 +373,7 @@ static void call_guarded(struct wf_wasi_host *h, void (*fn)(void *), void *inst,
     }
     wasm_rt_trap_t t = (wasm_rt_trap_t)wasm_rt_impl_try();
     if (t != WASM_RT_TRAP_NONE) {
+        h->exit_jmp = NULL;
         res->outcome = WF_WASI_TRAPPED;
         res->trap = (int)t;
         res->trap_msg = wasm_rt_strerror(t);
@@ -378,6 +382,7 @@ static void call_guarded(struct wf_wasi_host *h, void (*fn)(void *), void *inst,
         return;
     }
     fn(inst);
+    h->exit_jmp = NULL;
     res->outcome = WF_WASI_EXITED;
     res->exit_code = 0;
 }
