@@ -208,6 +208,8 @@ class OwnFilesCase(HttpRunsCase):
     @classmethod
     def setUpClass(cls):
         if cls.engine_dir and SANDBOX != "native":
+            # tests/run.py does not collect these classes in the other pass
+            # (their `sandboxes`); this is for a suite started by hand.
             raise unittest.SkipTest("only the native sandbox starts runs without a zygote")
         cls.dir = tempfile.mkdtemp(prefix="runs-test-", dir=build_dir())
         cls.extra_env = dict(LIMITS)
@@ -257,6 +259,7 @@ class HttpRunsCustomSdk(OwnFilesCase, SdkChecks):
 class HttpRunsPerRunSdk(OwnFilesCase, SdkChecks):
     """The native sandbox's per-run mode gets the SDK in each request."""
     engine_dir = True
+    sandboxes = ("native",)  # tests/run.py collects them in that pass only
 
     def test_per_run_gets_the_built_in_sdk(self):
         self.assertPerRun()
@@ -265,6 +268,7 @@ class HttpRunsPerRunSdk(OwnFilesCase, SdkChecks):
 
 class HttpRunsPerRunCustomSdk(OwnFilesCase, SdkChecks):
     engine_dir = True
+    sandboxes = ("native",)  # tests/run.py collects them in that pass only
     sdk = CUSTOM_SDK
 
     def test_per_run_gets_the_custom_sdk(self):
@@ -279,6 +283,7 @@ class HttpRunsZygoteLost(OwnFilesCase, SdkChecks):
     """The native zygote is lost mid-life and cannot be started again: the
     next runs start python3 themselves, and get the SDK in their request."""
     engine_dir = True
+    sandboxes = ("native",)  # tests/run.py collects them in that pass only
     with_zygote = True
 
     def test_runs_after_the_zygote_is_lost(self):
