@@ -26,7 +26,11 @@ PATCHES="$HERE/patches"
 WASI_CC=clang-19
 WASI_AR=llvm-ar-19
 WASI_RANLIB=llvm-ranlib-19
-WASI_CFLAGS="-O2 -Wno-error=int-conversion"
+# -flto: wasm-ld optimises the interpreter as one program, inlining across CPython's files (the eval loop
+# into the object, number and string helpers it calls); 5-18% less CPU on bench/engine_bench.py's workloads
+# (docs/engine-performance.md). The link then needs about 5 GB of memory for a few seconds.
+WASI_CFLAGS="-O2 -flto -Wno-error=int-conversion"
+WASI_LDFLAGS="-flto"
 NATIVE_CONFIGURE="--without-ensurepip"
 CROSS_CONFIGURE="--prefix=/usr --disable-test-modules --without-ensurepip --with-pymalloc"
 WASM_OPT_FLAGS="-O2 --strip-dwarf"
@@ -118,7 +122,7 @@ patch_sum=$(cat /dev/null $(compgen -G "$PATCHES/*.patch" | sort) | sha)
 tz_version=$(dpkg-query -W -f='${Version}' tzdata 2>/dev/null || echo none)
 key=$(printf '%s\n' "$PY_ORIG_SHA256" "$zlib_sha" "$(sha "$SCRIPT")" "$patch_sum" \
     "$($WASI_CC --version | head -n1)" "$(wasm-opt --version)" "$(dpkg-query -W -f='${Version}' wasi-libc)" \
-    "$WASI_CFLAGS" "$CROSS_CONFIGURE" "$WASM_OPT_FLAGS" "$native_key" "tzdata $tz_version" | sha)
+    "$WASI_CFLAGS" "$WASI_LDFLAGS" "$CROSS_CONFIGURE" "$WASM_OPT_FLAGS" "$native_key" "tzdata $tz_version" | sha)
 OUT="$CACHE/python-wasm/$key"
 if [ -f "$OUT/python.wasm" ] && [ -f "$OUT/stdlib.tar" ] && [ -f "$OUT/stdlib-tests.tar" ]; then
     echo "$OUT"
@@ -172,10 +176,14 @@ mkdir -p "$W/cross/Modules" && : >"$W/cross/Modules/Setup.local"
 (
     cd "$W/cross"
     # PKG_CONFIG_LIBDIR points at nothing so that no host library (sqlite, ffi, ssl ...) is picked up.
+    # configure finds the float word order by searching a compiled object for a marker string, which an
+    # LTO object (LLVM bitcode) does not hold: it is given (wasm32 is little-endian; the same answer as
+    # without LTO, and pyconfig.h is identical).
     run "$LOGDIR/configure.log" env \
         CONFIG_SITE="$W/cpython/Tools/wasm/config.site-wasm32-wasi" \
         CC="$CC_WASI" CPP="$CC_WASI -E" AR="$WASI_AR" RANLIB="$WASI_RANLIB" \
-        CFLAGS="$WASI_CFLAGS -ffile-prefix-map=$W=/build" SOURCE_DATE_EPOCH="$PY_RELEASE_EPOCH" \
+        CFLAGS="$WASI_CFLAGS -ffile-prefix-map=$W=/build" LDFLAGS="$WASI_LDFLAGS" \
+        ax_cv_c_float_words_bigendian=no SOURCE_DATE_EPOCH="$PY_RELEASE_EPOCH" \
         ZLIB_CFLAGS="-I$W/zlib" ZLIB_LIBS="-L$W/zlib -lz" \
         PKG_CONFIG_PATH="" PKG_CONFIG_LIBDIR="$W/no-pkgconfig" \
         ../cpython/configure --host=wasm32-unknown-wasi --build="$(../cpython/config.guess)" \
