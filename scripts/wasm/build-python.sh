@@ -27,8 +27,8 @@ WASI_CC=clang-19
 WASI_AR=llvm-ar-19
 WASI_RANLIB=llvm-ranlib-19
 # -flto: wasm-ld optimises the interpreter as one program, inlining across CPython's files (the eval loop
-# into the object, number and string helpers it calls); 5-18% less CPU on bench/engine_bench.py's workloads
-# (docs/engine-performance.md). The link then needs about 5 GB of memory for a few seconds.
+# into the object, number and string helpers it calls): 5-10% less CPU on bench/engine_bench.py's CPU-bound
+# workloads (docs/engine-performance.md). That final link runs on one core and needs about 5 GB of memory.
 WASI_CFLAGS="-O2 -flto -Wno-error=int-conversion"
 WASI_LDFLAGS="-flto"
 NATIVE_CONFIGURE="--without-ensurepip"
