@@ -211,7 +211,12 @@ class OwnFilesCase(HttpRunsCase):
             # tests/run.py does not collect these classes in the other pass
             # (their `sandboxes`); this is for a suite started by hand.
             raise unittest.SkipTest("only the native sandbox starts runs without a zygote")
-        cls.dir = tempfile.mkdtemp(prefix="runs-test-", dir=build_dir())
+        # Not below /tmp (a clone may live there): the native zygote's view has
+        # a /tmp of its own, so nothing under the host's /tmp reaches it.
+        base = build_dir()
+        if os.path.realpath(base).startswith("/tmp/"):
+            base = "/var/tmp"
+        cls.dir = tempfile.mkdtemp(prefix="runs-test-", dir=base)
         cls.extra_env = dict(LIMITS)
         if cls.sdk is not None:
             cls.extra_env["SDK_PATH"] = os.path.join(cls.dir, "platform_sdk.py")
