@@ -818,10 +818,14 @@ static void *loop_main(void *arg)
 {
     wf_runs *rs = arg;
     struct epoll_event evs[128];
+    int kinds[128];
     for (;;) {
         int n = epoll_wait(rs->epfd, evs, 128, next_timeout(rs));
         for (int i = 0; i < n; i++) {
             wf_watch *w = evs[i].data.ptr;
+            /* Kept apart from the watch: a run's exit may free it and its
+             * watches while later events of the batch still point there. */
+            kinds[i] = w->kind;
             if (w->kind == W_WAKE) {
                 uint64_t v;
                 ssize_t k = read(rs->wakefd, &v, sizeof v);
@@ -832,16 +836,17 @@ static void *loop_main(void *arg)
         /* Events first so that runs started meanwhile are registered. */
         take_events(rs);
         /* Exits last: finishing a run may free it, and other events of this
-         * batch can point into it. */
+         * batch can point into it. A run has one exit watch, so the exit
+         * pass touches each run once and reads no other watch's memory. */
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < n; i++) {
+                if (kinds[i] == W_WAKE || (kinds[i] == W_PID) != (pass == 1))
+                    continue;
                 wf_watch *w = evs[i].data.ptr;
-                if (w->kind == W_WAKE || (w->kind == W_PID) != (pass == 1))
-                    continue;
                 wf_run *r = w->run;
-                if (r->finished && !(w->kind == W_PID && r->reap_pending))
+                if (r->finished && !(kinds[i] == W_PID && r->reap_pending))
                     continue;
-                switch (w->kind) {
+                switch (kinds[i]) {
                 case W_OUT:
                     read_output(rs, r, &r->proc.out_fd, &r->out, 0);
                     break;
