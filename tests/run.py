@@ -89,16 +89,18 @@ def _forget_sandbox_modules():
             del sys.modules[name]
 
 
-def _for_sandbox(suite, sandbox):
+def _for_sandbox(suite, sandbox, build):
     """The suite less the test classes that name other sandboxes in their
-    `sandboxes` attribute: those belong to another pass, not a skip here."""
+    `sandboxes` attribute, or other builds (build, build-san) in their
+    `builds`: those belong to another pass, not a skip here."""
     kept = unittest.TestSuite()
     for t in suite:
         if isinstance(t, unittest.TestSuite):
-            sub = _for_sandbox(t, sandbox)
+            sub = _for_sandbox(t, sandbox, build)
             if sub.countTestCases():
                 kept.addTest(sub)
-        elif sandbox in getattr(type(t), "sandboxes", (sandbox,)):
+        elif (sandbox in getattr(type(t), "sandboxes", (sandbox,))
+              and build in getattr(type(t), "builds", (build,))):
             kept.addTest(t)
     return kept
 
@@ -124,7 +126,7 @@ def run_python(build, sandbox=None):
             sys.path.insert(0, os.path.join(ROOT, "tests"))
             suite.addTests(loader.discover(dirpath, pattern=f, top_level_dir=dirpath))
     if sandbox:
-        suite = _for_sandbox(suite, sandbox)
+        suite = _for_sandbox(suite, sandbox, build)
     if suite.countTestCases() == 0:
         return
     os.environ["WF_BUILD"] = os.path.join(ROOT, build)
