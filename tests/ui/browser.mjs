@@ -587,6 +587,9 @@ async function main() {
 
     for (const [name, fn] of cases) {
       if (cfg.only && !cfg.only.includes(name)) continue;
+      // A notice left by the previous case would show in this case's screenshots.
+      const stale = page.locator('[data-testid="notice"] button[aria-label="Dismiss"]');
+      if (await stale.isVisible()) await stale.click();
       try {
         await fn({ page, browser });
         emit({ case: name, status: 'pass' });
