@@ -1,6 +1,7 @@
 """Valgrind's memcheck over our C: every unit test binary of the plain build,
-and the real server through a representative HTTP flow, with no memory
-errors and no definite or indirect leaks.
+the real server through a representative HTTP flow (SQLite and PostgreSQL,
+ending with SIGTERM while runs are in flight) and the command line, with no
+memory errors and no definite or indirect leaks.
 
 Plain build only (the `builds` attribute; tests/run.py collects these classes
 in that pass): valgrind cannot run the ASan binaries of build-san/.
@@ -24,11 +25,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
 from support.ollama_double import OllamaDouble
-from support.server import Server, build_dir, pg_create_database, pg_drop_database
+from support.server import (Server, base_env, binary, build_dir, pg_create_database,
+                            pg_drop_database, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXIT_ON_ERROR = 99
@@ -36,6 +39,7 @@ SUPPRESSIONS = sorted(glob.glob(os.path.join(HERE, "*.supp")))
 # Generous: memcheck is 20-50 times slower than the program alone.
 UNIT_TIMEOUT = 900
 HTTP_TIMEOUT = 300
+IN_FLIGHT = 3  # runs still going when the server is told to stop
 
 
 def valgrind_cmd(log_file, *extra):
@@ -71,6 +75,25 @@ def verdict(log_dir, pid, code):
     return None
 
 
+def memcheck(argv, env, cwd, timeout):
+    """Run argv under memcheck: (exit code, stdout and stderr as text, why
+    it is not clean or None)."""
+    with tempfile.TemporaryDirectory(prefix="wf-vg-") as d:
+        p = subprocess.Popen(valgrind_cmd(os.path.join(d, "vg.%p"), "--trace-children=no",
+                                          *argv),
+                             cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+            return -9, out.decode("utf-8", "replace"), f"not done within {timeout}s"
+        out = out.decode("utf-8", "replace")
+        why = verdict(d, p.pid, p.returncode)
+        return p.returncode, out, why and f"{why}\n--- its output ---\n{out[-4000:]}"
+
+
 class UnitBinaries(unittest.TestCase):
     """Each C unit test binary of build/tests/, start to end under memcheck."""
     builds = ("build",)
@@ -82,24 +105,49 @@ class UnitBinaries(unittest.TestCase):
                       if os.path.isfile(p) and os.access(p, os.X_OK))
         self.assertTrue(bins, f"no unit test binaries under {build_dir()}/tests "
                               "(`make test-unit-bins`)")
-        root = os.path.dirname(build_dir())
+        env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
         for path in bins:
             name = os.path.relpath(path, os.path.join(build_dir(), "tests"))
-            with self.subTest(binary=name), tempfile.TemporaryDirectory(prefix="wf-vg-") as d:
-                env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
-                p = subprocess.Popen(valgrind_cmd(os.path.join(d, "vg.%p"), path), cwd=root,
-                                     env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                try:
-                    out, _ = p.communicate(timeout=UNIT_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.communicate()
-                    self.fail(f"{name} did not finish under valgrind in {UNIT_TIMEOUT}s")
-                why = verdict(d, p.pid, p.returncode)
+            with self.subTest(binary=name):
+                _, _, why = memcheck([path], env, os.path.dirname(build_dir()), UNIT_TIMEOUT)
                 if why:
-                    self.fail(f"{name}: {why}\n--- its output ---\n"
-                              + out.decode("utf-8", "replace")[-4000:])
+                    self.fail(f"{name}: {why}")
+
+
+class CommandLine(unittest.TestCase):
+    """`wasmforge run` (a plugin calling call_ai, in the sandbox), `check`,
+    and a configuration error, under memcheck."""
+    builds = ("build",)
+
+    def setUp(self):
+        require_valgrind()
+        self.double = OllamaDouble()
+        self.addCleanup(self.double.stop)
+        self.tmp = tempfile.mkdtemp(prefix="wf-vg-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.env = base_env({"SANDBOX": "wasm", "OLLAMA_BASE_URL": self.double.start(),
+                             "DATA_DIR": os.path.join(self.tmp, "data")})
+
+    def wasmforge(self, *args, env=None):
+        code, out, why = memcheck([binary(), *args], dict(self.env, **(env or {})), self.tmp,
+                                  HTTP_TIMEOUT)
+        if why:
+            self.fail(f"wasmforge {' '.join(args)}: {why}")
+        return code, out
+
+    def test_run_check_and_a_bad_setting_are_clean(self):
+        plugin = os.path.join(self.tmp, "hello.py")
+        with open(plugin, "w") as f:
+            f.write(PLUGIN)
+        code, out = self.wasmforge("run", plugin, "--input", "a text")
+        self.assertEqual(code, 0, out)
+        self.assertIn("echo: Summarize: a text", out)
+        code, out = self.wasmforge("check")
+        self.assertEqual(code, 0, out)
+        self.assertIn("ollama: ok", out)
+        code, out = self.wasmforge("serve", env={"PORT": "not-a-port"})
+        self.assertEqual(code, 2, out)
+        self.assertIn("PORT", out)
 
 
 PLUGIN = '''from platform_sdk import call_ai, get_input, send_output
@@ -223,7 +271,23 @@ class ServerFlow:
         self.ok(s.delete("/api/plugins/vg_hello", **kw), 404)
         self.ok(s.get("/api/plugins/vg_hello/code", **kw), 404)
 
+        # SIGTERM with runs in flight (each waiting on a slow answer): the
+        # drain, with several threads of the server at work.
+        self.ok(s.upload("vg_slow", PLUGIN, **kw))
+        self.double.configure(delay=1.0)
+        self.double.clear_requests()
+        answers = []
+        runs = [threading.Thread(target=lambda: answers.append(s.run("vg_slow", "late", **kw)))
+                for _ in range(IN_FLIGHT)]
+        for t in runs:
+            t.start()
+        self.assertTrue(wait_for(lambda: len(self.double.requests()) >= IN_FLIGHT, HTTP_TIMEOUT),
+                        self.double.requests())
         code = s.stop(timeout=HTTP_TIMEOUT, expect_code=None)
+        for t in runs:
+            t.join(HTTP_TIMEOUT)
+        self.assertEqual([(a.status, a.json["success"]) for a in answers],
+                         [(200, True)] * IN_FLIGHT, answers)
         why = verdict(self.logs, s.proc.pid, code)
         if why is None and code != 0:
             why = f"the server exited {code}; its log:\n{s.log()[-4000:]}"
