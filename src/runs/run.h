@@ -63,6 +63,8 @@ struct wf_run {
     size_t tx_len, tx_off;
 
     int ai_pending;          /* an AI job holds this run */
+    int slot_held;           /* ended, but its slot is kept until the AI
+                              * job's answer is back (supervisor.c) */
     int ai_calls;            /* successful calls */
     int done_seen;
     char *done_status;

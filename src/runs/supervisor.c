@@ -177,6 +177,8 @@ static void scrub_address(char *msg, const char *base_url)
 typedef struct ai_job {
     wf_runs *rs;
     wf_run *run;
+    wf_event *ev; /* allocated by the loop: the answer always comes back,
+                   * and with it the run's slot (see remove_active) */
     int op;
     char *model, *prompt, *system;
     json_t *options;
@@ -187,7 +189,7 @@ static void ai_job_fn(void *arg)
 {
     ai_job *j = arg;
     wf_runs *rs = j->rs;
-    wf_event *ev = calloc(1, sizeof *ev);
+    wf_event *ev = j->ev;
     char err[512] = "";
     int64_t left = j->deadline_ms - now_ms();
     int rc;
@@ -200,9 +202,7 @@ static void ai_job_fn(void *arg)
                                     (int)(left > 0x7fffffff ? 0x7fffffff : left), &answer,
                                     err, sizeof err);
         const char *outcome = "ok";
-        if (ev == NULL) {
-            free(answer);
-        } else if (rc == 0 && answer != NULL) {
+        if (rc == 0 && answer != NULL) {
             /* Ollama's answer may hold anything; only valid UTF-8 goes on. */
             char *clean = wf_utf8_sanitize(answer, strlen(answer), (size_t)-1 / 4, NULL);
             ev->ai_ok = 1;
@@ -232,7 +232,7 @@ static void ai_job_fn(void *arg)
         rc = left <= 0 ? WF_ETIMEOUT
                        : wf_ollama_tags(rs->ollama, (int)(left < 5000 ? left : 5000), &models,
                                         err, sizeof err);
-        if (ev != NULL && rc == 0) {
+        if (rc == 0) {
             json_t *names = json_array();
             size_t i;
             json_t *m;
@@ -243,7 +243,7 @@ static void ai_job_fn(void *arg)
             }
             encode_reply(json_pack("{s:b,s:o}", "ok", 1, "result", names), &ev->reply,
                          &ev->reply_len);
-        } else if (ev != NULL) {
+        } else {
             scrub_address(err, wf_ollama_base_url(rs->ollama));
             reply_error(WF_AI_ERR_UNAVAIL, err[0] ? err : "AI service unavailable",
                         &ev->reply, &ev->reply_len);
@@ -254,13 +254,12 @@ static void ai_job_fn(void *arg)
     free(j->prompt);
     free(j->system);
     json_decref(j->options);
-    if (ev == NULL) {
-        wf_run_unref(j->run);
-    } else {
-        ev->type = EV_REPLY;
-        ev->run = j->run; /* the job's reference passes to the event */
-        post_event(rs, ev);
-    }
+    /* The event comes back even without a reply (encoding it ran out of
+     * memory; the runner then waits to its deadline): it carries the run's
+     * reference and, when the run has ended, frees its slot. */
+    ev->type = EV_REPLY;
+    ev->run = j->run; /* the job's reference passes to the event */
+    post_event(rs, ev);
     free(j);
 }
 
@@ -397,6 +396,14 @@ static void finish(wf_runs *rs, wf_run *r)
         finish_job_fn(j);
 }
 
+static void release_slot(wf_runs *rs)
+{
+    pthread_mutex_lock(&rs->mu);
+    rs->running--;
+    pthread_cond_broadcast(&rs->changed);
+    pthread_mutex_unlock(&rs->mu);
+}
+
 static void remove_active(wf_runs *rs, wf_run *r)
 {
     for (wf_run **pp = &rs->active; *pp; pp = &(*pp)->next)
@@ -405,10 +412,17 @@ static void remove_active(wf_runs *rs, wf_run *r)
             break;
         }
     r->next = NULL;
-    pthread_mutex_lock(&rs->mu);
-    rs->running--;
-    pthread_cond_broadcast(&rs->changed);
-    pthread_mutex_unlock(&rs->mu);
+    /* A run that ended with its AI call still out (killed, or a runner
+     * that sent the request and left) keeps its slot until the answer is
+     * back (take_events). Otherwise every such run would leave a pool
+     * thread blocked in the call for up to its deadline, with nothing to
+     * bound how many: enough of them and new runs' start jobs wait behind
+     * them in the pool. Kept, the slot bounds them as it bounds runs. */
+    if (r->ai_pending) {
+        r->slot_held = 1;
+        return;
+    }
+    release_slot(rs);
 }
 
 static void keep_output(wf_runs *rs, wf_run *r, wf_outbuf *b, const char *data, size_t n)
@@ -416,17 +430,19 @@ static void keep_output(wf_runs *rs, wf_run *r, wf_outbuf *b, const char *data, 
     size_t cap = rs->cfg->max_output_bytes;
     if (b->len < cap) {
         size_t take = n < cap - b->len ? n : cap - b->len;
-        if (b->data == NULL) {
-            /* Grow with the output, not to the cap at once: most runs
-             * print little. */
-            b->data = malloc(take < 4096 ? 4096 : take);
-        } else {
-            b->data = realloc(b->data, b->len + take);
-        }
-        if (b->data != NULL) {
+        /* Grow with the output, not to the cap at once: most runs print
+         * little. */
+        char *nd = b->data == NULL ? malloc(take < 4096 ? 4096 : take)
+                                   : realloc(b->data, b->len + take);
+        if (nd != NULL) {
+            b->data = nd;
             memcpy(b->data + b->len, data, take);
             b->len += take;
         } else {
+            /* Out of memory: what was kept goes (not leaked); the total
+             * still counts. */
+            free(b->data);
+            b->data = NULL;
             b->len = 0;
         }
     }
@@ -461,7 +477,7 @@ static void read_output(wf_runs *rs, wf_run *r, int *fd, wf_outbuf *b, int all)
 static void start_ai_job(wf_runs *rs, wf_run *r, const wf_bridge_msg *m)
 {
     ai_job *j = calloc(1, sizeof *j);
-    if (j == NULL)
+    if (j == NULL || (j->ev = calloc(1, sizeof *j->ev)) == NULL)
         goto oom;
     j->rs = rs;
     j->run = r;
@@ -485,6 +501,7 @@ static void start_ai_job(wf_runs *rs, wf_run *r, const wf_bridge_msg *m)
     return;
 oom:
     if (j) {
+        free(j->ev);
         free(j->model);
         free(j->prompt);
         free(j->system);
@@ -688,10 +705,7 @@ static char *run_request(wf_runs *rs, const wf_run *r, size_t *len)
 static void on_started(wf_runs *rs, wf_run *r)
 {
     if (!r->spawned) {
-        pthread_mutex_lock(&rs->mu);
-        rs->running--;
-        pthread_cond_broadcast(&rs->changed);
-        pthread_mutex_unlock(&rs->mu);
+        release_slot(rs);
         finish(rs, r);
         return;
     }
@@ -712,7 +726,11 @@ static void on_started(wf_runs *rs, wf_run *r)
         return;
     }
     queue_tx(rs, r, (unsigned char *)req, len);
-    if (rs->cut_short)
+    /* Under the lock: wf_runs_drain sets it from another thread. */
+    pthread_mutex_lock(&rs->mu);
+    int cut = rs->cut_short;
+    pthread_mutex_unlock(&rs->mu);
+    if (cut)
         kill_run(rs, r, WF_KILL_SHUTDOWN, NULL);
 }
 
@@ -768,6 +786,10 @@ static void take_events(wf_runs *rs)
             on_started(rs, r);
         } else {
             r->ai_pending = 0;
+            if (r->slot_held) {
+                r->slot_held = 0;
+                release_slot(rs);
+            }
             if (!r->finished && ev->reply) {
                 if (ev->ai_ok)
                     r->ai_calls++;

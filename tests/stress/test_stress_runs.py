@@ -43,6 +43,10 @@ DOUBLE = {"per_model": {"llama3.2:latest": {"delay": 0.4}, "gemma2:2b": {"delay"
 # The descriptor the runner is told is its bridge (see tests/runs/behaviour.py).
 BRIDGE_FD = 10 if os.environ.get("WF_TEST_SANDBOX") == "wasm" else 3
 
+ABANDON = ("import json, os\n"
+           "b = json.dumps({'op': 'call_ai', 'model': 'llama3.2:latest', 'prompt': 'x'}).encode()\n"
+           f"os.write({BRIDGE_FD}, len(b).to_bytes(4, 'little') + b)")
+
 PLUGINS = {
     "s_echo": "from platform_sdk import get_input\nprint(get_input())\n",
     # Sleeps until the instant given as input, then writes and ends: a
@@ -67,6 +71,10 @@ PLUGINS = {
     "s_crash": "print('before')\nraise ValueError('boom')\n",
     "s_garbage": f"import os\nos.write({BRIDGE_FD}, b'\\x05\\x00\\x00\\x00hello')\n"
                  "import time\ntime.sleep(2)\n",
+    # An AI request written past the SDK, then the run ends (or breaks the
+    # bridge) without waiting for the answer: the call outlives the run.
+    "s_ai_abandon": ABANDON + "\n",
+    "s_ai_violate": ABANDON + f"\nos.write({BRIDGE_FD}, b'\\x01\\x00\\x00\\x00[')\n",
 }
 ERROR_TYPES = {None, "plugin_error", "timeout", "sandbox_violation", "runtime_error",
                "memory_limit"}
@@ -106,7 +114,10 @@ class StressRuns(unittest.TestCase):
     def setUp(self):
         self.seed = int(os.environ.get("WF_STRESS_SEED") or random.randrange(1 << 30))
         self.double = OllamaDouble(**DOUBLE)
-        self.srv = Server(env=dict(ENV, OLLAMA_BASE_URL=self.double.start()))
+        # TSAN_OPTIONS too, for a ThreadSanitizer build run by hand
+        # (`make TSAN=1 server`, then WF_BUILD=.../build-tsan).
+        self.srv = Server(env=dict(ENV, OLLAMA_BASE_URL=self.double.start(),
+                                   TSAN_OPTIONS=os.environ.get("TSAN_OPTIONS")))
         self.tally = Tally()
 
     def tearDown(self):
@@ -212,6 +223,11 @@ class StressRuns(unittest.TestCase):
                 self.assertIn("ValueError: boom", j["error"], j)
         elif name == "s_garbage":
             self.assertIn(et, ("sandbox_violation", "timeout"), j)
+        elif name == "s_ai_abandon":
+            self.assertIn(et, (None, "timeout"), j)
+            self.assertEqual(j["ai_calls"], 0, j)
+        elif name == "s_ai_violate":
+            self.assertIn(et, ("sandbox_violation", "timeout"), j)
 
     def burst(self, _unused, rng):
         """SLOTS runs (and a few to queue) that all end at the same instant."""
@@ -301,7 +317,7 @@ class StressRuns(unittest.TestCase):
 
         counts = {"s_echo": 300, "s_result": 30, "s_ai": 30, "s_ai_late": 8,
                   "s_ai_refused": 10, "s_sleep": 10, "s_flood": 8, "s_flood_err": 6,
-                  "s_crash": 20, "s_garbage": 10}
+                  "s_crash": 20, "s_garbage": 10, "s_ai_abandon": 20, "s_ai_violate": 10}
         work = []
         for name, n in counts.items():
             work += [(self.expect, name)] * max(1, int(n * SCALE))
