@@ -3,9 +3,18 @@
 # sanitizer build); slow, reusable products are cached in ~/.cache/wasmforge.
 
 SAN ?= 0
+TSAN ?= 0
 ifeq ($(SAN),1)
   BUILD ?= build-san
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT := -O1
+else ifeq ($(TSAN),1)
+  # ThreadSanitizer, for the server only (`make TSAN=1 server`), run by hand
+  # against tests/stress; not part of `make test`. The native sandbox's
+  # child copies our memory (as under ASan): one on our stack and heap
+  # would rewrite TSan's state and make it see races that are not there.
+  BUILD ?= build-tsan
+  SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -DWF_NATIVE_COPY_MM=1
   OPT := -O1
 else
   BUILD ?= build
@@ -73,7 +82,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr -Isrc src
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include mk/*.mk
 -include $(SERVER_OBJ:.o=.d) $(BUILD)/obj/src/main.d
