@@ -62,6 +62,7 @@ PLUGINS = {
             "print(call_ai('llama3.2:latest', get_input()))\n"
             "print(call_ai('mistral:latest', 'b'))\n",
     "s_ai_late": "from platform_sdk import call_ai\nprint(call_ai('gemma2:2b', 'x'))\n",
+    "s_models": "from platform_sdk import list_models\nprint(sorted(list_models()))\n",
     "s_ai_refused": "from platform_sdk import call_ai\n"
                     "for _ in range(5):\n    print(call_ai('mistral:latest', 'y'))\n",
     "s_sleep": "import time\nprint('started', flush=True)\ntime.sleep(60)\n",
@@ -196,6 +197,10 @@ class StressRuns(unittest.TestCase):
             if et is None:
                 self.assertEqual(j["output"], f"echo: {data}\necho: b\n", j)
                 self.assertEqual(j["ai_calls"], 2, j)
+        elif name == "s_models":
+            self.assertIn(et, (None, "timeout"), j)
+            if et is None:
+                self.assertEqual(j["output"], str(sorted(ENV["ALLOWED_MODELS"].split(","))) + "\n", j)
         elif name == "s_ai_late":
             # The AI call's own timeout and the run's deadline are the same
             # instant: either may win.
@@ -315,7 +320,7 @@ class StressRuns(unittest.TestCase):
             r = self.srv.upload(name, code)
             self.assertEqual(r.status, 200, r)
 
-        counts = {"s_echo": 300, "s_result": 30, "s_ai": 30, "s_ai_late": 8,
+        counts = {"s_echo": 300, "s_result": 30, "s_ai": 30, "s_models": 10, "s_ai_late": 8,
                   "s_ai_refused": 10, "s_sleep": 10, "s_flood": 8, "s_flood_err": 6,
                   "s_crash": 20, "s_garbage": 10, "s_ai_abandon": 20, "s_ai_violate": 10}
         work = []
@@ -362,7 +367,8 @@ class StressRuns(unittest.TestCase):
         """SIGTERM while runs execute, wait on AI answers, and queue; more
         requests keep coming. Runs in flight get their answers; the server
         drains and exits 0."""
-        names = ["s_sleep"] * 16 + ["s_ai_late"] * 8 + ["s_ai"] * 8 + ["s_echo"] * 32
+        # More than the slots: some wait in the queue when the signal comes.
+        names = ["s_sleep"] * 56 + ["s_ai_late"] * 8 + ["s_ai"] * 8 + ["s_echo"] * 8
         rng.shuffle(names)
         results = []
         lock = threading.Lock()
