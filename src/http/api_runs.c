@@ -97,6 +97,10 @@ enum MHD_Result wf_api_run(struct wf_call *c)
     rc = wf_runs_submit(srv->runs, &plugin, in ? in->value : "", in ? in->value_len : 0, run_done, c);
     if (rc == WF_EFULL)
         wf_call_complete(c, 429, NULL, "Too many runs waiting; try again shortly");
+    else if (rc == WF_EUNAVAIL && atomic_load(&srv->quiescing))
+        /* Shutdown began after the check above: the runs module refuses
+         * for that reason, not for the sandbox. */
+        wf_call_complete(c, 503, NULL, "The server is shutting down; try again shortly");
     else if (rc == WF_EUNAVAIL)
         wf_call_complete(c, 503, NULL, "The sandbox is unavailable; the plugin cannot run now");
     else if (rc != 0)
