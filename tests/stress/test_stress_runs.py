@@ -311,7 +311,11 @@ class StressRuns(unittest.TestCase):
                 raise AssertionError(self.msg(
                     f"the server failed (exit {self.srv.proc.poll()}); its log ends:\n"
                     + self.srv.log()[-12000:])) from e
-            raise
+            # Otherwise what the server had to say besides its routine.
+            notes = [l for l in self.srv.log().splitlines()
+                     if " INFO " not in l or "received" in l or "stopped" in l]
+            raise AssertionError(f"{e}\nthe server's warnings and errors:\n"
+                                 + "\n".join(notes[-60:])) from e
 
     def mixed_load_then_sigterm(self):
         rng = random.Random(self.seed)
@@ -333,7 +337,7 @@ class StressRuns(unittest.TestCase):
         work += [(self.burst, None)] * max(1, int(3 * SCALE))
         rng.shuffle(work)
         # Bursts alone first, while the loop has nothing else to do.
-        for _ in range(max(1, int(8 * SCALE))):
+        for _ in range(max(1, int(16 * SCALE))):
             self.burst(None, rng)
 
         def one(k):
