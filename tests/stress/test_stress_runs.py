@@ -432,5 +432,90 @@ class StressRuns(unittest.TestCase):
             print(f"\nstress seed {self.seed}: {sorted(self.tally.counts.items())}", flush=True)
 
 
+class HeldAi:
+    """A stand-in for Ollama that takes connections and answers none of
+    them until released: an AI call stays out exactly as long as the test
+    wants, with no clock involved."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.conns = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns.append(c)
+
+    def held(self):
+        with self.lock:
+            return len(self.conns)
+
+    def release(self):
+        """Hang up on every call (the server sees Ollama drop them)."""
+        with self.lock:
+            for c in self.conns:
+                c.close()
+            self.conns = []
+
+    def close(self):
+        self.sock.close()
+        self.release()
+
+
+class AbandonedAiCall(unittest.TestCase):
+    """A run that ends with its AI call out keeps its slot until the call
+    ends: such calls are bounded by MAX_CONCURRENT_RUNS like runs are, and
+    cannot pile up on the runs' thread pool where starting runs waits."""
+
+    def test_slot_is_held_until_the_call_ends(self):
+        ai = HeldAi()
+        srv = Server(env=dict(ENV, OLLAMA_BASE_URL=ai.url, MAX_CONCURRENT_RUNS="1",
+                              MAX_EXECUTION_TIME="60"))
+        try:
+            srv.start()
+            for name in ("s_ai_abandon", "s_echo"):
+                self.assertEqual(srv.upload(name, PLUGINS[name]).status, 200)
+
+            def gauge(name):
+                for line in srv.get("/metrics").text.splitlines():
+                    if line.startswith(name + " "):
+                        return float(line.split()[1])
+                return -1
+
+            r = srv.run("s_ai_abandon", "")
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(r.json["success"], r.json)
+            self.assertTrue(wait_for(lambda: ai.held() == 1, 30), "the AI call never came")
+            # Answered, yet its slot stays taken while the call is out...
+            self.assertEqual(gauge("wasmforge_runs_running"), 1)
+            box = {}
+            t = threading.Thread(target=lambda: box.setdefault("r", srv.run("s_echo", "next")))
+            t.start()
+            # ...so the next run waits in the queue,
+            self.assertTrue(wait_for(lambda: gauge("wasmforge_runs_queued") == 1, 30))
+            self.assertTrue(t.is_alive())
+            # and runs once the call has ended.
+            ai.release()
+            t.join(60)
+            self.assertEqual(box["r"].status, 200, box["r"])
+            self.assertEqual(box["r"].json["output"], "next\n", box["r"].json)
+            self.assertTrue(wait_for(lambda: gauge("wasmforge_runs_running") == 0, 30))
+            self.assertEqual(srv.stop(), 0)
+        finally:
+            srv.cleanup()
+            ai.close()
+
+
 if __name__ == "__main__":
     unittest.main()
