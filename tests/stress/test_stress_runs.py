@@ -96,6 +96,14 @@ def fan_out(fns, n=None):
         return [f.result() for f in futs]
 
 
+def gauge(srv, name):
+    """A gauge of the server's /metrics (-1 when it is not there)."""
+    for line in srv.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return -1
+
+
 class Tally:
     """Counts of what came back, by kind, for the failure messages."""
 
@@ -200,7 +208,8 @@ class StressRuns(unittest.TestCase):
         elif name == "s_models":
             self.assertIn(et, (None, "timeout"), j)
             if et is None:
-                self.assertEqual(j["output"], str(sorted(ENV["ALLOWED_MODELS"].split(","))) + "\n", j)
+                models = sorted(ENV["ALLOWED_MODELS"].split(","))
+                self.assertEqual(j["output"], str(models) + "\n", j)
         elif name == "s_ai_late":
             # The AI call's own timeout and the run's deadline are the same
             # instant: either may win.
@@ -356,16 +365,10 @@ class StressRuns(unittest.TestCase):
             self.assertEqual(r.status, 200, self.msg(f"run {run_id}: {r}"))
             self.assertEqual(r.json["run_id"], run_id)
         # Runs whose clients hung up are finished too: nothing stays running.
-        self.assertTrue(wait_for(lambda: self.gauge("wasmforge_runs_running") == 0
-                                 and self.gauge("wasmforge_runs_queued") == 0, 30),
+        self.assertTrue(wait_for(lambda: gauge(self.srv, "wasmforge_runs_running") == 0
+                                 and gauge(self.srv, "wasmforge_runs_queued") == 0, 30),
                         self.msg("runs left over after the load"))
         self.sigterm_in_flight(rng)
-
-    def gauge(self, name):
-        for line in self.srv.get("/metrics").text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        return -1
 
     def sigterm_in_flight(self, rng):
         """SIGTERM while runs execute, wait on AI answers, and queue; more
@@ -400,7 +403,8 @@ class StressRuns(unittest.TestCase):
         threads = [threading.Thread(target=send, args=(n,)) for n in names]
         for t in threads:
             t.start()
-        self.assertTrue(wait_for(lambda: self.gauge("wasmforge_runs_running") >= SLOTS // 2, 30),
+        self.assertTrue(wait_for(lambda: gauge(self.srv, "wasmforge_runs_running")
+                                 >= SLOTS // 2, 30),
                         self.msg("runs did not start"))
         latecomers = [threading.Thread(target=late) for _ in range(2)]
         for t in latecomers:
@@ -487,30 +491,24 @@ class AbandonedAiCall(unittest.TestCase):
             for name in ("s_ai_abandon", "s_echo"):
                 self.assertEqual(srv.upload(name, PLUGINS[name]).status, 200)
 
-            def gauge(name):
-                for line in srv.get("/metrics").text.splitlines():
-                    if line.startswith(name + " "):
-                        return float(line.split()[1])
-                return -1
-
             r = srv.run("s_ai_abandon", "")
             self.assertEqual(r.status, 200, r)
             self.assertTrue(r.json["success"], r.json)
             self.assertTrue(wait_for(lambda: ai.held() == 1, 30), "the AI call never came")
             # Answered, yet its slot stays taken while the call is out...
-            self.assertEqual(gauge("wasmforge_runs_running"), 1)
+            self.assertEqual(gauge(srv, "wasmforge_runs_running"), 1)
             box = {}
             t = threading.Thread(target=lambda: box.setdefault("r", srv.run("s_echo", "next")))
             t.start()
             # ...so the next run waits in the queue,
-            self.assertTrue(wait_for(lambda: gauge("wasmforge_runs_queued") == 1, 30))
+            self.assertTrue(wait_for(lambda: gauge(srv, "wasmforge_runs_queued") == 1, 30))
             self.assertTrue(t.is_alive())
             # and runs once the call has ended.
             ai.release()
             t.join(60)
             self.assertEqual(box["r"].status, 200, box["r"])
             self.assertEqual(box["r"].json["output"], "next\n", box["r"].json)
-            self.assertTrue(wait_for(lambda: gauge("wasmforge_runs_running") == 0, 30))
+            self.assertTrue(wait_for(lambda: gauge(srv, "wasmforge_runs_running") == 0, 30))
             self.assertEqual(srv.stop(), 0)
         finally:
             srv.cleanup()
