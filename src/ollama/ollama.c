@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +39,7 @@ struct wf_ollama {
     pthread_mutex_t idle_lock;
     CURL *idle[WF_OLLAMA_IDLE_MAX];
     int nidle;
+    atomic_int cancelled;          /* wf_ollama_cancel_all */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -323,9 +325,32 @@ static void error_text(const wf_call *c, const char *path, char *err, size_t err
 /* Perform method+path with an optional JSON body. On success (2xx) returns
  * 0 with the body in c->body (plain) or the assembled answer (streaming).
  * The caller frees c's buffers with call_clear. */
+void wf_ollama_cancel_all(wf_ollama *ol)
+{
+    if (ol != NULL)
+        atomic_store(&ol->cancelled, 1);
+}
+
+/* libcurl calls this about once a second even while nothing arrives, so a
+ * call waiting on a slow model sees the cancellation within a second. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    wf_ollama *ol = ctx;
+    return atomic_load(&ol->cancelled) ? 1 : 0;
+}
+
 static int call_run(wf_ollama *ol, wf_call *c, const char *path, const char *json_body,
                     int timeout_ms, char *err, size_t errlen)
 {
+    if (atomic_load(&ol->cancelled)) {
+        wf_errorf(err, errlen, "the call to Ollama was cancelled: the server is shutting down");
+        return WF_EUNAVAIL;
+    }
     if (timeout_ms <= 0)
         timeout_ms = WF_OLLAMA_DEFAULT_TIMEOUT_MS;
     c->body.max = WF_OLLAMA_MAX_BODY;
@@ -361,6 +386,9 @@ static int call_run(wf_ollama *ol, wf_call *c, const char *path, const char *jso
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, ol);
     if (ol->share != NULL)
         curl_easy_setopt(h, CURLOPT_SHARE, ol->share);
     if (json_body != NULL) {
@@ -405,6 +433,10 @@ static int call_run(wf_ollama *ol, wf_call *c, const char *path, const char *jso
             rc = WF_EUNAVAIL;
             wf_errorf(err, errlen, "Ollama at %s closed the connection before answering: %s",
                       ol->base_url, curl_easy_strerror(cc));
+            break;
+        case CURLE_ABORTED_BY_CALLBACK:
+            rc = WF_EUNAVAIL;
+            wf_errorf(err, errlen, "the call to Ollama was cancelled: the server is shutting down");
             break;
         case CURLE_UNSUPPORTED_PROTOCOL:
         case CURLE_URL_MALFORMAT:

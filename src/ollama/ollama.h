@@ -23,6 +23,10 @@ int wf_ollama_new(const char *base_url, wf_ollama **out);
 void wf_ollama_free(wf_ollama *ol);
 const char *wf_ollama_base_url(const wf_ollama *ol);
 
+/* Shutdown: every call in flight ends within about a second, and every
+ * later call at once, with WF_EUNAVAIL. Not undone; NULL is ignored. */
+void wf_ollama_cancel_all(wf_ollama *ol);
+
 /* GET /api/version: *version is malloc'd, caller frees. */
 int wf_ollama_version(wf_ollama *ol, int timeout_ms, char **version,
                       char *err, size_t errlen);

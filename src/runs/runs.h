@@ -51,8 +51,10 @@ int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama,
 
 /* Shutdown, step 1: stop accepting (later submissions get WF_EUNAVAIL),
  * wait up to grace_s seconds for queued and running runs, cut the rest
- * short (recorded as such; their callbacks are still called). Safe to call
- * while other threads still call wf_runs_submit. */
+ * short (recorded as such; their callbacks are still called), then cancel
+ * the AI calls still out (wf_ollama_cancel_all: the Ollama client serves
+ * no one after this). Safe to call while other threads still call
+ * wf_runs_submit. */
 void wf_runs_drain(wf_runs *runs, int grace_s);
 
 /* Shutdown, step 2: free everything (after wf_runs_drain, once no thread

@@ -1029,6 +1029,10 @@ void wf_runs_drain(wf_runs *rs, int grace_s)
             pthread_cond_wait(&rs->changed, &rs->mu);
     }
     pthread_mutex_unlock(&rs->mu);
+    /* Every run is answered. AI calls still out belong to runs that are
+     * over (cut short, or gone without waiting for the answer) and would
+     * hold the exit until Ollama answers or the run's deadline passes. */
+    wf_ollama_cancel_all(rs->ollama);
 }
 
 void wf_runs_free(wf_runs *rs)

@@ -357,55 +357,68 @@ class HttpRunsOllamaDown(HttpRunsCase):
 
 
 class HttpShutdown(unittest.TestCase):
-    def test_sigterm_lets_runs_finish(self):
+    def serve(self, **env):
+        """A server of its own, with an Ollama double; both end with the test."""
         double = OllamaDouble()
-        env = dict(LIMITS, OLLAMA_BASE_URL=double.start(), SHUTDOWN_GRACE="20")
-        srv = Server(env=env)
-        try:
-            skip_unless_built(srv.start)
-            skip_unless_plugin_api(
-                srv.upload("slow", "import time\ntime.sleep(2)\nprint('finished')\n"))
-            with concurrent.futures.ThreadPoolExecutor(max_workers=5) as ex:
-                futs = [ex.submit(srv.run, "slow", "", timeout=60) for _ in range(5)]
-                wait_for(lambda: len(sandbox_pids(srv.proc.pid)) >= 5, 10)
-                server_pid = srv.proc.pid
-                srv.proc.send_signal(signal.SIGTERM)
-                results = [f.result() for f in futs]
-            for r in results:
-                self.assertEqual(r.status, 200, r)
-                self.assertTrue(r.json["success"], r.json)
-                self.assertEqual(r.json["output"], "finished\n")
-            self.assertEqual(srv.stop(), 0)
-            self.assertFalse(sandbox_pids(server_pid))
-        finally:
-            srv.cleanup()
-            double.stop()
+        srv = Server(env=dict(LIMITS, OLLAMA_BASE_URL=double.start(), **env))
+        self.addCleanup(double.stop)
+        self.addCleanup(srv.cleanup)
+        skip_unless_built(srv.start)
+        return srv, double
+
+    @staticmethod
+    def sigterm_while_running(srv, name, n):
+        """n runs of `name`, SIGTERM once their sandboxes are up; their answers."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=n) as ex:
+            futs = [ex.submit(srv.run, name, "", timeout=60) for _ in range(n)]
+            wait_for(lambda: len(sandbox_pids(srv.proc.pid)) >= n, 10)
+            srv.proc.send_signal(signal.SIGTERM)
+            return [f.result() for f in futs]
+
+    def test_sigterm_lets_runs_finish(self):
+        srv, _ = self.serve(SHUTDOWN_GRACE="20")
+        skip_unless_plugin_api(
+            srv.upload("slow", "import time\ntime.sleep(2)\nprint('finished')\n"))
+        server_pid = srv.proc.pid
+        results = self.sigterm_while_running(srv, "slow", 5)
+        for r in results:
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(r.json["success"], r.json)
+            self.assertEqual(r.json["output"], "finished\n")
+        self.assertEqual(srv.stop(), 0)
+        self.assertFalse(sandbox_pids(server_pid))
+
+    def assert_cut_short(self, results):
+        for r in results:
+            self.assertEqual(r.status, 200, r)
+            self.assertFalse(r.json["success"])
+            self.assertEqual(r.json["error_type"], "runtime_error")
+            self.assertIn("cut short", r.json["error"])
 
     def test_sigterm_cuts_long_runs_short_and_answers(self):
-        double = OllamaDouble()
-        env = dict(LIMITS, OLLAMA_BASE_URL=double.start(), SHUTDOWN_GRACE="1",
-                   MAX_EXECUTION_TIME="30")
-        srv = Server(env=env)
-        try:
-            skip_unless_built(srv.start)
-            self.assertEqual(srv.upload("forever", "import time\ntime.sleep(20)\n").status, 200)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=3) as ex:
-                futs = [ex.submit(srv.run, "forever", "", timeout=60) for _ in range(3)]
-                wait_for(lambda: len(sandbox_pids(srv.proc.pid)) >= 3, 10)
-                server_pid = srv.proc.pid
-                srv.proc.send_signal(signal.SIGTERM)
-                results = [f.result() for f in futs]
-            for r in results:
-                self.assertEqual(r.status, 200, r)
-                self.assertFalse(r.json["success"])
-                self.assertEqual(r.json["error_type"], "runtime_error")
-                self.assertIn("cut short", r.json["error"])
-            self.assertEqual(srv.stop(), 0)
-            self.assertFalse(sandbox_pids(server_pid))
-        finally:
-            srv.cleanup()
-            double.stop()
+        srv, _ = self.serve(SHUTDOWN_GRACE="1", MAX_EXECUTION_TIME="30")
+        self.assertEqual(srv.upload("forever", "import time\ntime.sleep(20)\n").status, 200)
+        server_pid = srv.proc.pid
+        results = self.sigterm_while_running(srv, "forever", 3)
+        self.assert_cut_short(results)
+        self.assertEqual(srv.stop(), 0)
+        self.assertFalse(sandbox_pids(server_pid))
 
+    def test_sigterm_does_not_wait_for_ai_calls(self):
+        # The model takes far longer than the stop is given: the process must
+        # not stay up until Ollama answers or the run's deadline passes.
+        srv, double = self.serve(SHUTDOWN_GRACE="1", MAX_EXECUTION_TIME="300")
+        self.assertEqual(srv.upload("asks", 'from platform_sdk import call_ai\n'
+                                            'print(call_ai("mistral:latest", "hi"))\n').status, 200)
+        double.configure(delay=600, fault_paths=["/api/generate", "/api/chat"])
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+            futs = [ex.submit(srv.run, "asks", "", timeout=120) for _ in range(2)]
+            self.assertTrue(wait_for(lambda: len([r for r in double.requests()
+                                                  if r["path"] == "/api/generate"]) >= 2, 30))
+            srv.proc.send_signal(signal.SIGTERM)
+            results = [f.result() for f in futs]
+        self.assert_cut_short(results)
+        self.assertEqual(srv.stop(timeout=60), 0)
 
 if __name__ == "__main__":
     unittest.main()

@@ -523,6 +523,52 @@ static void test_concurrent_calls(void **state)
     wf_ollama_free(ol);
 }
 
+struct slow_call {
+    wf_ollama *ol;
+    int rc;
+    char err[256];
+};
+
+static void *slow_call_fn(void *arg)
+{
+    struct slow_call *c = arg;
+    char *ans = NULL;
+    c->rc = wf_ollama_generate(c->ol, "mistral:latest", "x", NULL, NULL, 60000, &ans, c->err,
+                               sizeof c->err);
+    free(ans);
+    return NULL;
+}
+
+/* At shutdown a call waiting on a slow model ends without its answer. */
+static void test_cancel_all(void **state)
+{
+    (void)state;
+    configure("{\"reset\": true, \"delay\": 30}");
+    wf_ollama *ol = client();
+    struct slow_call c = {.ol = ol, .rc = 1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, slow_call_fn, &c), 0);
+    for (int i = 0; i < 500; i++) { /* until the double holds the request */
+        json_t *reqs = admin("GET", "/_double/requests", NULL);
+        size_t n = json_array_size(reqs);
+        json_decref(reqs);
+        if (n > 0)
+            break;
+        usleep(20000);
+    }
+    wf_ollama_cancel_all(ol);
+    pthread_join(t, NULL);
+    assert_int_equal(c.rc, WF_EUNAVAIL);
+    assert_non_null(strstr(c.err, "cancelled"));
+    /* and every later call at once */
+    char *ver = NULL, err[256] = "";
+    assert_int_equal(wf_ollama_version(ol, 5000, &ver, err, sizeof err), WF_EUNAVAIL);
+    assert_null(ver);
+    assert_non_null(strstr(err, "cancelled"));
+    wf_ollama_free(ol);
+    configure("{\"reset\": true}");
+}
+
 static json_t *tag(const char *name, const char *family, const char *families)
 {
     json_t *fam = json_loads(families, JSON_DECODE_ANY, NULL);
@@ -580,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_http_500),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_cancel_all),
         cmocka_unit_test(test_answer_size_capped),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_concurrent_calls),
