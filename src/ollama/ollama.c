@@ -31,6 +31,7 @@
  * connection cache between concurrent threads, so each handle keeps its
  * own connections and is used by one thread at a time. */
 #define WF_OLLAMA_IDLE_MAX 16
+#define WF_OLLAMA_CANCELLED "the call to Ollama was cancelled: the server is shutting down"
 
 struct wf_ollama {
     char *base_url;
@@ -322,9 +323,6 @@ static void error_text(const wf_call *c, const char *path, char *err, size_t err
     json_decref(obj);
 }
 
-/* Perform method+path with an optional JSON body. On success (2xx) returns
- * 0 with the body in c->body (plain) or the assembled answer (streaming).
- * The caller frees c's buffers with call_clear. */
 void wf_ollama_cancel_all(wf_ollama *ol)
 {
     if (ol != NULL)
@@ -344,11 +342,14 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return atomic_load(&ol->cancelled) ? 1 : 0;
 }
 
+/* Perform method+path with an optional JSON body. On success (2xx) returns
+ * 0 with the body in c->body (plain) or the assembled answer (streaming).
+ * The caller frees c's buffers with call_clear. */
 static int call_run(wf_ollama *ol, wf_call *c, const char *path, const char *json_body,
                     int timeout_ms, char *err, size_t errlen)
 {
     if (atomic_load(&ol->cancelled)) {
-        wf_errorf(err, errlen, "the call to Ollama was cancelled: the server is shutting down");
+        wf_errorf(err, errlen, "%s", WF_OLLAMA_CANCELLED);
         return WF_EUNAVAIL;
     }
     if (timeout_ms <= 0)
@@ -436,7 +437,7 @@ static int call_run(wf_ollama *ol, wf_call *c, const char *path, const char *jso
             break;
         case CURLE_ABORTED_BY_CALLBACK:
             rc = WF_EUNAVAIL;
-            wf_errorf(err, errlen, "the call to Ollama was cancelled: the server is shutting down");
+            wf_errorf(err, errlen, "%s", WF_OLLAMA_CANCELLED);
             break;
         case CURLE_UNSUPPORTED_PROTOCOL:
         case CURLE_URL_MALFORMAT:

@@ -320,17 +320,11 @@ class HttpQueueFull(HttpRunsCase):
     def test_full_queue_answers_429(self):
         self.assertEqual(self.server.upload("slowq", "import time\ntime.sleep(3)\n").status, 200)
 
-        def gauge(name):
-            for line in self.server.get("/metrics").body.decode().splitlines():
-                if line.startswith(name + " "):
-                    return float(line.split()[1])
-            return -1
-
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
             # One run takes the only slot; only then can the queue's one
             # place and the refusals be told apart, however slow the machine.
             futs = [ex.submit(self.server.run, "slowq", "", timeout=60)]
-            self.assertTrue(wait_for(lambda: gauge("wasmforge_runs_running") == 1, 30))
+            self.assertTrue(wait_for(lambda: self.server.gauge("wasmforge_runs_running") == 1, 30))
             futs += [ex.submit(self.server.run, "slowq", "", timeout=60) for _ in range(3)]
             results = [f.result() for f in futs]
         statuses = sorted(r.status for r in results)

@@ -96,14 +96,6 @@ def fan_out(fns, n=None):
         return [f.result() for f in futs]
 
 
-def gauge(srv, name):
-    """A gauge of the server's /metrics (-1 when it is not there)."""
-    for line in srv.get("/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return -1
-
-
 class Tally:
     """Counts of what came back, by kind, for the failure messages."""
 
@@ -365,8 +357,8 @@ class StressRuns(unittest.TestCase):
             self.assertEqual(r.status, 200, self.msg(f"run {run_id}: {r}"))
             self.assertEqual(r.json["run_id"], run_id)
         # Runs whose clients hung up are finished too: nothing stays running.
-        self.assertTrue(wait_for(lambda: gauge(self.srv, "wasmforge_runs_running") == 0
-                                 and gauge(self.srv, "wasmforge_runs_queued") == 0, 30),
+        self.assertTrue(wait_for(lambda: self.srv.gauge("wasmforge_runs_running") == 0
+                                 and self.srv.gauge("wasmforge_runs_queued") == 0, 30),
                         self.msg("runs left over after the load"))
         self.sigterm_in_flight(rng)
 
@@ -403,7 +395,7 @@ class StressRuns(unittest.TestCase):
         threads = [threading.Thread(target=send, args=(n,)) for n in names]
         for t in threads:
             t.start()
-        self.assertTrue(wait_for(lambda: gauge(self.srv, "wasmforge_runs_running")
+        self.assertTrue(wait_for(lambda: self.srv.gauge("wasmforge_runs_running")
                                  >= SLOTS // 2, 30),
                         self.msg("runs did not start"))
         latecomers = [threading.Thread(target=late) for _ in range(2)]
@@ -496,19 +488,19 @@ class AbandonedAiCall(unittest.TestCase):
             self.assertTrue(r.json["success"], r.json)
             self.assertTrue(wait_for(lambda: ai.held() == 1, 30), "the AI call never came")
             # Answered, yet its slot stays taken while the call is out...
-            self.assertEqual(gauge(srv, "wasmforge_runs_running"), 1)
+            self.assertEqual(srv.gauge("wasmforge_runs_running"), 1)
             box = {}
             t = threading.Thread(target=lambda: box.setdefault("r", srv.run("s_echo", "next")))
             t.start()
             # ...so the next run waits in the queue,
-            self.assertTrue(wait_for(lambda: gauge(srv, "wasmforge_runs_queued") == 1, 30))
+            self.assertTrue(wait_for(lambda: srv.gauge("wasmforge_runs_queued") == 1, 30))
             self.assertTrue(t.is_alive())
             # and runs once the call has ended.
             ai.release()
             t.join(60)
             self.assertEqual(box["r"].status, 200, box["r"])
             self.assertEqual(box["r"].json["output"], "next\n", box["r"].json)
-            self.assertTrue(wait_for(lambda: gauge(srv, "wasmforge_runs_running") == 0, 30))
+            self.assertTrue(wait_for(lambda: srv.gauge("wasmforge_runs_running") == 0, 30))
             self.assertEqual(srv.stop(), 0)
         finally:
             srv.cleanup()

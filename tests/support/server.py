@@ -187,6 +187,13 @@ class Client:
         return self.post_multipart("/api/plugins/upload", fields,
                                    {"file": (name + ".py", code, "text/x-python")}, **kw)
 
+    def gauge(self, name):
+        """A gauge of /metrics, or -1 when it is not there."""
+        for line in self.get("/metrics").body.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return -1
+
     def run(self, name, input_data="", **kw):
         return self.post_form("/api/plugins/run", {"plugin_name": name, "input_data": input_data}, **kw)
 
