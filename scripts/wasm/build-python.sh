@@ -71,14 +71,8 @@ mkdir -p "$SRC"
 py_orig="$SRC/python3.11_${PY_VERSION}.orig.tar.gz"
 have_zlib() { compgen -G "$SRC/zlib_*.orig.tar.*" >/dev/null; }
 if [ ! -f "$py_orig" ] || ! have_zlib; then
-    if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        # Source packages come from the same mirrors as the binaries: copy the deb822 entry.
-        [ -f /etc/apt/sources.list.d/debian.sources ] || fail "no deb-src entry and no debian.sources to copy"
-        sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-        sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
-            $sudo tee /etc/apt/sources.list.d/wasmforge-deb-src.sources >/dev/null
-        $sudo apt-get update -qq || fail "apt-get update after adding deb-src"
-    fi
+    # Source packages come from the same mirrors as the binaries (either apt sources format).
+    bash "$HERE/../deb-src.sh" || fail "could not add deb-src entries for apt-get source"
     dl=$(mktemp -d "$SRC/.dl.XXXXXX")
     # The main suite's revision, not the security suite's (whose .dsc was unreachable); only the
     # upstream tarballs are used, so a failure after they arrived is not fatal.
