@@ -11,7 +11,7 @@ HTTP_FUZZ_CC ?= clang-19
 HTTP_FUZZ_DIR := build-fuzz
 HTTP_FUZZ_SRC := tests/fuzz/fuzz_http_body.c src/http/form.c src/http/validate.c \
                  src/store/store_util.c src/common/wf_error.c src/common/io.c \
-                 src/common/utf8.c
+                 src/common/utf8.c src/common/plugin_name.c
 
 $(HTTP_FUZZ_DIR)/fuzz_http_body: $(HTTP_FUZZ_SRC) src/http/form.h src/http/validate.h
 	@mkdir -p $(dir $@)

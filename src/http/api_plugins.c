@@ -216,7 +216,7 @@ static int route_name(struct wf_req *rq, char *buf, size_t buflen)
     size_t n = rq->route.param_len < buflen - 1 ? rq->route.param_len : buflen - 1;
     memcpy(buf, rq->route.param, n);
     buf[n] = '\0';
-    return wf_name_valid(rq->route.param, rq->route.param_len, NULL) ? 0 : -1;
+    return wf_plugin_name_valid(rq->route.param, rq->route.param_len, NULL) ? 0 : -1;
 }
 
 static enum MHD_Result not_found(struct wf_req *rq, const char *name)
@@ -309,7 +309,7 @@ static void upload_work(struct wf_call *c)
     }
     char name[80];
     const char *why = NULL;
-    if (!wf_name_valid(file->filename, fnlen - 3, &why)) {
+    if (!wf_plugin_name_valid(file->filename, fnlen - 3, &why)) {
         status = 400;
         snprintf(detail, sizeof detail,
                  "Invalid plugin name '%.*s': %s; names match ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$",

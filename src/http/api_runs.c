@@ -73,7 +73,7 @@ enum MHD_Result wf_api_run(struct wf_call *c)
         ret = wf_reply_error(rq, 400, "input_data must be UTF-8 text");
         goto out;
     }
-    if (!wf_name_valid(pn->value, pn->value_len, NULL)) {
+    if (!wf_plugin_name_valid(pn->value, pn->value_len, NULL)) {
         ret = wf_reply_error(rq, 404, "Plugin '%.100s' not found", pn->value);
         goto out;
     }
@@ -124,7 +124,7 @@ enum MHD_Result wf_api_runs_list(struct wf_req *rq)
     long limit = RUNS_LIMIT_DEFAULT, offset = 0;
     if (plugin != NULL && *plugin == '\0')
         plugin = NULL;
-    if (plugin != NULL && !wf_name_valid(plugin, strlen(plugin), NULL))
+    if (plugin != NULL && !wf_plugin_name_valid(plugin, strlen(plugin), NULL))
         return wf_reply_error(rq, 422, "plugin must be a plugin name (^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$)");
     if (ls != NULL && wf_parse_int(ls, 1, RUNS_LIMIT_MAX, &limit) != 0)
         return wf_reply_error(rq, 422, "limit must be an integer from 1 to %d", RUNS_LIMIT_MAX);

@@ -8,11 +8,11 @@
 
 #include <stddef.h>
 
+#include "common/plugin_name.h"
 #include "common/utf8.h"
 
-/* ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$ over exactly len bytes. 1 = valid.
- * When invalid and why != NULL, *why is a static reason for a person. */
-int wf_name_valid(const char *s, size_t len, const char **why);
+/* Plugin names: wf_plugin_name_valid (common/plugin_name.h), the rule the
+ * store and the CLI apply too. */
 
 /* A run id as the store makes them (UUID text). */
 int wf_run_id_valid(const char *s, size_t len);

@@ -5,9 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/plugin_name.h"
 #include "common/utf8.h"
 #include "common/wf_error.h"
 #include "store/store_util.h"
+
+/* A plugin name by the one rule (common/plugin_name.h). */
+static int name_ok(const char *name)
+{
+    return name != NULL && wf_plugin_name_valid(name, strlen(name), NULL);
+}
 
 int wf_store_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen)
 {
@@ -59,7 +66,7 @@ int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out)
 {
     if (out != NULL)
         memset(out, 0, sizeof *out);
-    if (in == NULL || !wf_store_name_valid(in->name) || !text_ok(in->code))
+    if (in == NULL || !name_ok(in->name) || !text_ok(in->code))
         return WF_EINVAL;
     wf_store_plugin_in w = {
         .name = in->name,
@@ -105,14 +112,14 @@ int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out)
 int wf_store_plugin_get(wf_store *st, const char *name, wf_plugin *out)
 {
     memset(out, 0, sizeof *out);
-    if (!wf_store_name_valid(name))
+    if (!name_ok(name))
         return WF_ENOTFOUND;
     return st->ops->plugin_get(st, name, out);
 }
 
 int wf_store_plugin_delete(wf_store *st, const char *name)
 {
-    if (!wf_store_name_valid(name))
+    if (!name_ok(name))
         return WF_ENOTFOUND;
     return st->ops->plugin_delete(st, name);
 }
@@ -149,7 +156,7 @@ static int clean_text(char **field, char **owned)
 
 static int run_put(wf_store *st, const wf_run_record *rec, int durable)
 {
-    if (rec == NULL || !wf_store_uuid_valid(rec->run_id) || !wf_store_name_valid(rec->plugin) ||
+    if (rec == NULL || !wf_store_uuid_valid(rec->run_id) || !name_ok(rec->plugin) ||
         rec->ai_calls < 0 || rec->duration_ms < 0 || rec->version < 0)
         return WF_EINVAL;
     /* "" as NULL: a run that never started still gets recorded */
@@ -221,7 +228,7 @@ int wf_store_run_list(wf_store *st, const char *plugin, int limit, int offset,
     *n = 0;
     if (limit < 1 || offset < 0)
         return WF_EINVAL;
-    if (plugin != NULL && !wf_store_name_valid(plugin))
+    if (plugin != NULL && !name_ok(plugin))
         return 0;  /* no run can name it */
     return st->ops->run_list(st, plugin, limit, offset, out, n);
 }

@@ -72,7 +72,7 @@ int wf_store_ping(wf_store *st);
  * input_hint and calls are read from `in`; version, sha256, size and
  * timestamps are computed. The whole record as stored is returned in `out`
  * (may be NULL). Same name again = new version, earlier ones kept.
- * WF_EINVAL: a name outside ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$, no code,
+ * WF_EINVAL: a name wf_plugin_name_valid refuses, no code,
  * text that is not UTF-8, or an input_type other than text/json/file
  * (NULL description, input_hint, input_type mean "", "", "text"; calls
  * below 1 is stored as 1). */
@@ -132,8 +132,8 @@ void wf_store_timestamp_now(char out[25]);
 void wf_store_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* The checks the store applies, for callers that check input earlier (the
- * HTTP layer) so both agree. Each returns 1 when valid. */
-int wf_store_name_valid(const char *name);       /* ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$ */
+ * HTTP layer) so both agree. Each returns 1 when valid. Plugin names:
+ * wf_plugin_name_valid (common/plugin_name.h). */
 int wf_store_uuid_valid(const char *s);          /* 8-4-4-4-12 hex digits */
 int wf_store_timestamp_valid(const char *s);     /* as wf_store_timestamp_now writes */
 /* and text: wf_utf8_valid (common/utf8.h) */

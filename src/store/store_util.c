@@ -142,22 +142,6 @@ void wf_store_timestamp_now(char out[25])
 
 /* ---- input checks -------------------------------------------------------- */
 
-static int is_name_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-int wf_store_name_valid(const char *name)
-{
-    if (name == NULL || !is_name_char((unsigned char)name[0]))
-        return 0;
-    size_t i = 1;
-    for (; name[i] != '\0'; i++)
-        if (i >= 64 || !(is_name_char((unsigned char)name[i]) || name[i] == '-'))
-            return 0;
-    return 1;
-}
-
 static int is_hex(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');

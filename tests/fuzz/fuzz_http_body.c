@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 3: {
         const char *why = NULL;
-        int ok = wf_name_valid(buf, size, &why);
+        int ok = wf_plugin_name_valid(buf, size, &why);
         assert(ok == name_rule(buf, size));
         assert(ok ? why == NULL : why != NULL);
         (void)wf_utf8_valid(buf, size);

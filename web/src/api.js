@@ -3,8 +3,6 @@
 
 const TOKEN_KEY = 'wasmforge.apiToken';
 
-export const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
-
 export class ApiError extends Error {
   constructor(status, message, body) {
     super(message);

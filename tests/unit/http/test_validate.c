@@ -11,7 +11,7 @@
 
 static int name_ok(const char *s)
 {
-    return wf_name_valid(s, strlen(s), NULL);
+    return wf_plugin_name_valid(s, strlen(s), NULL);
 }
 
 static void test_names(void **state)
@@ -39,12 +39,12 @@ static void test_names(void **state)
     assert_false(name_ok("a.b"));
     assert_false(name_ok("with space"));
     assert_false(name_ok("caf\xc3\xa9"));
-    assert_false(wf_name_valid("ab\0c", 4, NULL));
+    assert_false(wf_plugin_name_valid("ab\0c", 4, NULL));
     const char *why = NULL;
-    assert_false(wf_name_valid("../etc/passwd", 13, &why));
+    assert_false(wf_plugin_name_valid("../etc/passwd", 13, &why));
     assert_non_null(why);
     assert_non_null(strstr(why, "no paths"));
-    assert_false(wf_name_valid(over, 65, &why));
+    assert_false(wf_plugin_name_valid(over, 65, &why));
     assert_non_null(strstr(why, "64"));
 }
 

@@ -1102,10 +1102,6 @@ static void test_checks(void **state)
     assert_false(wf_store_timestamp_valid("2023-01-01T24:00:00.000Z"));
     assert_false(wf_store_timestamp_valid("2023-01-01 00:00:00.000Z"));
     assert_false(wf_store_timestamp_valid("2023-01-01T00:00:00Z"));
-    assert_true(wf_store_name_valid("a"));
-    assert_true(wf_store_name_valid("_x-1"));
-    assert_false(wf_store_name_valid("-x"));
-    assert_false(wf_store_name_valid("x.py"));
     assert_true(wf_utf8_valid("\xf4\x8f\xbf\xbf", 4));   /* U+10FFFF */
     assert_false(wf_utf8_valid("\xf4\x90\x80\x80", 4));  /* beyond */
     assert_false(wf_utf8_valid("\xe0\x80\x80", 3));      /* overlong */
