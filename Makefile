@@ -42,7 +42,7 @@ LIBWF       := $(BUILD)/libwf.a
 UNIT_SRC    := $(wildcard tests/unit/*/test_*.c) $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all server deps run test test-unit test-san check-tools clean lint
+.PHONY: all server deps run test test-unit test-san check-tools clean lint check-fresh
 all: server
 
 server: $(BUILD)/wasmforge
@@ -76,6 +76,11 @@ run: deps
 # Every test: unit tests (plain and sanitizer builds), end-to-end tests.
 test: deps
 	@/usr/bin/python3 tests/run.py
+
+# The quick start in a minimal Debian 12 root made from nothing (scripts/check-fresh.sh; root
+# only, about 15-20 minutes; see docs/testing.md). Not part of `make test`.
+check-fresh: deps
+	bash scripts/check-fresh.sh
 
 lint:
 	clang-tidy --quiet $(SERVER_SRC) -- $(CFLAGS)
