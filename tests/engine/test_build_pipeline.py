@@ -10,6 +10,8 @@ import tempfile
 import time
 import unittest
 
+from support.require import require
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WASM2NATIVE = os.path.join(ROOT, "scripts", "wasm", "wasm2native.sh")
 RT_IMPL = "/usr/share/wabt/wasm2c/wasm-rt-impl.c"
@@ -110,11 +112,11 @@ def stamp_dir(name, product):
 def python_wasm_dir():
     d = stamp_dir("python-wasm.path", "python.wasm")
     if d is None:
-        raise unittest.SkipTest("python.wasm not built (make python-wasm)")
+        raise AssertionError("python.wasm not built (make python-wasm)")
     return d
 
 
-@unittest.skipUnless(have("clang-19", "wasm-ld-19", "wasm2c", "gcc") and os.path.exists(RT_IMPL),
+@require(have("clang-19", "wasm-ld-19", "wasm2c", "gcc") and os.path.exists(RT_IMPL),
                      "needs clang-19, lld-19, wabt and gcc (make deps)")
 class Wasm2NativeTest(unittest.TestCase):
     def setUp(self):
@@ -275,8 +277,7 @@ class PythonWasmProductTest(unittest.TestCase):
         self.assertLess(size, 12_000_000)
 
     def test_imports_only_wasi_preview1(self):
-        if not have("wasm-objdump"):
-            self.skipTest("wasm-objdump missing (package wabt)")
+        self.assertTrue(have("wasm-objdump"), "wasm-objdump missing (package wabt: make deps)")
         p = subprocess.run(["wasm-objdump", "-x", "-j", "Import", os.path.join(self.dir, "python.wasm")],
                            capture_output=True, text=True, check=True)
         imports = [l for l in p.stdout.splitlines() if "<- " in l]
@@ -329,7 +330,7 @@ class PythonWasmProductTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.dir, "logs", "make.log")))
 
 
-@unittest.skipUnless(have("node"), "node not installed")
+@require(have("node"), "node not installed")
 class PythonWasmUnderNodeTest(unittest.TestCase):
     """Runs python.wasm under Node's WASI as an independent check of the build."""
 
@@ -444,7 +445,7 @@ def stub_host(header):
     return "\n".join(out)
 
 
-@unittest.skipUnless(have("node"), "node not installed")
+@require(have("node"), "node not installed")
 class CPythonTestsUnderNodeTest(unittest.TestCase):
     """stdlib-tests.tar: CPython's own test modules run inside the guest."""
 
@@ -471,7 +472,7 @@ class EngineModuleProductTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = stamp_dir("engine-module.path", "module.a")
         if cls.dir is None:
-            raise unittest.SkipTest("engine module not built (make engine-module)")
+            raise AssertionError("engine module not built (make engine-module)")
 
     def test_archive_and_header(self):
         with open(os.path.join(self.dir, "mod.h")) as f:

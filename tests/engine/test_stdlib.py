@@ -5,6 +5,7 @@ import textwrap
 import unittest
 
 from support import engine
+from support.require import require
 
 # module -> code run in the engine; it must print "ok" (asserts raise, and the test shows the output).
 JOBS = {
@@ -377,7 +378,7 @@ def refused_test(code, expected):
     return test
 
 
-@unittest.skipIf(engine.missing(), engine.missing() or "")
+@require(not engine.missing(), engine.missing() or "")
 class StdlibInTheEngine(unittest.TestCase):
     """One test per module (test_job_<module>), one per refused facility (test_refused_<module>)."""
 

@@ -18,7 +18,7 @@ from support.server import ROOT, Server, build_dir, wait_for
 
 from behaviour import RunBehaviour
 from runs_support import (LIMITS, SANDBOX, HttpRunsCase, native_zygotes, run_fds,
-                          sandbox_pids, skip_unless_built, skip_unless_plugin_api)
+                          sandbox_pids, require_plugin_api)
 
 
 class HttpRuns(HttpRunsCase, RunBehaviour):
@@ -357,7 +357,7 @@ class HttpShutdown(unittest.TestCase):
         srv = Server(env=dict(LIMITS, OLLAMA_BASE_URL=double.start(), **env))
         self.addCleanup(double.stop)
         self.addCleanup(srv.cleanup)
-        skip_unless_built(srv.start)
+        srv.start()
         return srv, double
 
     @staticmethod
@@ -371,7 +371,7 @@ class HttpShutdown(unittest.TestCase):
 
     def test_sigterm_lets_runs_finish(self):
         srv, _ = self.serve(SHUTDOWN_GRACE="20")
-        skip_unless_plugin_api(
+        require_plugin_api(
             srv.upload("slow", "import time\ntime.sleep(2)\nprint('finished')\n"))
         server_pid = srv.proc.pid
         results = self.sigterm_while_running(srv, "slow", 5)

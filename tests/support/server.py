@@ -242,7 +242,7 @@ class Server(Client):
         (not a pipe), so a busy server never waits for us to read its log."""
         exe = binary()
         if not os.access(exe, os.X_OK):
-            raise unittest.SkipTest(f"{exe} is not built")
+            raise AssertionError(f"{exe} is not built (make)")
         self.port, self.exit_code = 0, None
         offset = len(self.log())
         with open(self.log_path, "ab") as logf:

@@ -8,6 +8,8 @@ import tarfile
 import tempfile
 import unittest
 
+from support.require import require
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("WF_BUILD", os.path.join(ROOT, "build"))
 WASI_RUN = os.path.join(BUILD, "wasi-run")
@@ -40,7 +42,7 @@ def build_program(name):
     return wasm
 
 
-@unittest.skipUnless(os.path.exists(WASI_RUN) and CLANG, "needs wasi-run and clang-19")
+@require(os.path.exists(WASI_RUN) and CLANG, "needs wasi-run and clang-19")
 class WasiPrograms(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -180,7 +182,7 @@ def python_wasm():
     return None
 
 
-@unittest.skipUnless(os.path.exists(WASI_RUN) and python_wasm(), "needs wasi-run and python.wasm")
+@require(os.path.exists(WASI_RUN) and python_wasm(), "needs wasi-run and python.wasm")
 class CPythonOnTheHost(unittest.TestCase):
     def run_py(self, code, *opts):
         d = python_wasm()
