@@ -7,10 +7,11 @@
 
 NZYG_SO      := $(BUILD)/wf-native-zygote.so
 NZYG_SRC     := src/native_zygote/wf_zygote_mod.c src/sandbox/native_child.c \
-                src/sandbox/zygote_serve.c
+                src/sandbox/zygote_serve.c src/sandbox/child_harden.c
 NZYG_CFLAGS  := -std=c17 -Wall -Wextra -Werror -g -O2 -D_GNU_SOURCE -fPIC -Isrc \
                 -I/usr/include/python3.11 -fvisibility=hidden
-NZYG_HDRS    := src/sandbox/native.h src/sandbox/zygote_serve.h src/sandbox/zygote_proto.h
+NZYG_HDRS    := src/sandbox/native.h src/sandbox/zygote_serve.h src/sandbox/zygote_proto.h \
+                src/sandbox/child_harden.h
 
 $(NZYG_SO): $(NZYG_SRC) $(NZYG_HDRS) mk/nzyg.mk
 	@mkdir -p $(dir $@)

@@ -9,10 +9,12 @@
 WF_ENGINE       := $(BUILD)/wf-engine
 WF_ENGINE_IMAGE := $(BUILD)/engine/stdlib.tar
 ENGINE_SRC      := $(wildcard src/engine/*.c)
-# The fork/reap loop (src/sandbox/zygote_serve.c) is shared with the
-# native sandbox's zygote; its object comes from the server's build.
+# The fork/reap loop (src/sandbox/zygote_serve.c) and the children's
+# hardening (src/sandbox/child_harden.c) are shared with the native
+# sandbox; their objects come from the server's build.
 ENGINE_OBJ      := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/zygote_py.o \
-                   $(BUILD)/obj/src/sandbox/zygote_serve.o
+                   $(BUILD)/obj/src/sandbox/zygote_serve.o \
+                   $(BUILD)/obj/src/sandbox/child_harden.o
 
 $(BUILD)/obj/src/engine/%.o: src/engine/%.c
 	@mkdir -p $(dir $@)

@@ -379,6 +379,9 @@ static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
         {"MAX_CONCURRENT_RUNS", 4 * ncpu, 1, 10000, 0},
         {"MAX_QUEUED_RUNS", 1000, 0, 1000000, 0},
         {"SHUTDOWN_GRACE", 30, 0, 3600, 0},
+        /* The first of the uids runs take, one per concurrent run (see
+         * sandbox/child_harden.h): a range no account on the host uses. */
+        {"RUN_UID_BASE", 1500000000L, 1000, 4294967295L - 65536, 0},
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         int rc = get_int(src, k[i].key, k[i].def, k[i].min, k[i].max, &k[i].val, err, errlen);
@@ -395,6 +398,7 @@ static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
     cfg->max_concurrent_runs = (int)k[7].val;
     cfg->max_queued_runs = (int)k[8].val;
     cfg->shutdown_grace = (int)k[9].val;
+    cfg->run_uid_base = (unsigned)k[10].val;
     return 0;
 }
 

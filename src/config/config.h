@@ -45,6 +45,7 @@ typedef struct wf_config {
     char *web_dir;            /* WEB_DIR or NULL (the web/ folder beside the binary) */
     int shutdown_grace;       /* SHUTDOWN_GRACE seconds for in-flight runs, 30 */
     int http_threads;         /* HTTP_THREADS, half the cores (at least 1) */
+    unsigned run_uid_base;    /* RUN_UID_BASE: runs' uids start here (as root) */
 } wf_config;
 
 /* A lookup function for keys: returns the value or NULL. Lets tests feed

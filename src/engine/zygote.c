@@ -9,17 +9,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/filter.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sandbox/child_harden.h"
 #include "sandbox/zygote_proto.h"
 #include "sandbox/zygote_serve.h"
 #include "wasi/wasi_internal.h"
@@ -70,13 +69,6 @@ static void child_report(const char *what)
     wf_zyserve_child_fail(REPORT_FD, what);
 }
 
-static void set_limit(int res, rlim_t soft, rlim_t hard, const char *what)
-{
-    struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
-    if (setrlimit(res, &rl) < 0)
-        child_report(what);
-}
-
 /* A run's end: its descriptors close first, so the server has the whole
  * result at once, not after the kernel has unmapped the process. */
 static void child_exit(struct wf_wasi_host *h, uint32_t code)
@@ -123,38 +115,21 @@ static void child_setup(void *ctx, const struct wf_zygote_req *req, const int *f
     h->on_exit = child_exit;
 
     /* Host memory beyond the guest's: what the zygote had, the cap, and
-     * room for the host's own buffers (/tmp, output). */
-    rlim_t data = ((rlim_t)z.vmdata_kb << 10) + ((rlim_t)req->memory_mb << 20) +
-                  ((rlim_t)(req->tmp_mb ? req->tmp_mb : 16) << 20) + ((rlim_t)64 << 20);
-    set_limit(RLIMIT_DATA, data, data, "RLIMIT_DATA");
-    if (req->cpu_s)
-        set_limit(RLIMIT_CPU, req->cpu_s, req->cpu_s + 1, "RLIMIT_CPU");
-    set_limit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
-    set_limit(RLIMIT_FSIZE, 0, 0, "RLIMIT_FSIZE");
-    set_limit(RLIMIT_NOFILE, REPORT_FD + 1, REPORT_FD + 1, "RLIMIT_NOFILE");
-    set_limit(RLIMIT_MEMLOCK, 0, 0, "RLIMIT_MEMLOCK");
-
-    if (geteuid() == 0) {
-        if (setgroups(0, NULL) < 0)
-            child_report("setgroups");
-        if (setresgid(NOBODY, NOBODY, NOBODY) < 0)
-            child_report("setresgid");
-        if (setresuid(NOBODY, NOBODY, NOBODY) < 0)
-            child_report("setresuid");
-    }
-    /* After the credentials change, which clears it: a run does not
-     * outlive its zygote (whose status pipe is the only word of its end). */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        child_report("PR_SET_PDEATHSIG");
-    if (getppid() != zygote)
-        _exit(126);
-    set_limit(RLIMIT_NPROC, 0, 0, "RLIMIT_NPROC");
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        child_report("PR_SET_NO_NEW_PRIVS");
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        child_report("PR_SET_DUMPABLE");
-    if (wf_zygote_seccomp_load(&z.filter) < 0)
-        child_report("seccomp");
+     * room for the host's own buffers (/tmp, output). No file growth: the
+     * guest's files are in memory. */
+    wf_child_hardening hd = {
+        .report_fd = REPORT_FD,
+        .data_bytes = ((rlim_t)z.vmdata_kb << 10) + ((rlim_t)req->memory_mb << 20) +
+                      ((rlim_t)(req->tmp_mb ? req->tmp_mb : 16) << 20) + ((rlim_t)64 << 20),
+        .fsize_bytes = 0,
+        .cpu_s = (int)req->cpu_s,
+        .max_files = REPORT_FD + 1,
+        .run_uid = req->run_uid ? (uid_t)req->run_uid : NOBODY,
+        .become_run_uid = geteuid() == 0,
+        .parent = zygote,
+        .seccomp = &z.filter,
+    };
+    wf_child_harden(&hd);
     close(REPORT_FD);
 }
 

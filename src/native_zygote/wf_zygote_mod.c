@@ -38,14 +38,11 @@ static void child_setup(void *ctx, const struct wf_zygote_req *req, const int fd
     sp.out_fd = fds[1];
     sp.err_fd = fds[2];
     sp.report_fd = report_fd;
+    sp.run_uid = req->run_uid ? (uid_t)req->run_uid : 65534;
     snprintf(sp.tmp_opts, sizeof sp.tmp_opts, "size=%dm,nr_inodes=4096,mode=1777", sp.tmp_mb);
     wf_native_child_tmp(&sp);
     sp.report_fd = wf_native_child_fds(&sp, 1);
-    wf_native_child_confine(&plan, &sp);
-    /* PDEATHSIG is set now: a zygote that died before cannot be noticed
-     * by it any more. */
-    if (getppid() != zygote)
-        _exit(126);
+    wf_native_child_confine(&plan, &sp, zygote, 0);
     close(sp.report_fd);
 }
 

@@ -195,13 +195,20 @@ static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *li
     pid_t pid = 0;
     memset(out, 0, sizeof *out);
     out->pidfd = out->bridge_fd = out->out_fd = out->err_fd = -1;
+    int uid_slot = wf_sandbox_uid_take();
+    if (uid_slot == 0) {
+        wf_errorf(err, errlen, "every run uid is in use");
+        return WF_EFULL;
+    }
     int rc = wf_sandbox_chan_open(&ch, err, errlen);
-    if (rc < 0)
+    if (rc < 0) {
+        wf_sandbox_uid_put(uid_slot);
         return rc;
+    }
     wf_native_spawn sp = {
         .memory_mb = lim->memory_mb, .cpu_s = lim->cpu_s, .max_files = lim->max_files,
         .tmp_mb = lim->tmp_mb, .bridge_fd = ch.bridge[1], .out_fd = ch.out[1],
-        .err_fd = ch.err[1], .argv = argv,
+        .err_fd = ch.err[1], .argv = argv, .run_uid = wf_sandbox_uid_of(uid_slot),
     };
     snprintf(sp.tmp_opts, sizeof sp.tmp_opts, "size=%dm,nr_inodes=4096,mode=1777", lim->tmp_mb);
     rc = clone_start(&nb->plan, &sp, &pid, &pidfd, err, errlen);
@@ -217,6 +224,10 @@ static int spawn_argv(native *nb, char *const *argv, const wf_sandbox_limits *li
         }
     }
     wf_sandbox_chan_close(&ch);
+    if (rc == 0)
+        out->uid_slot = uid_slot;
+    else
+        wf_sandbox_uid_put(uid_slot);
     return rc;
 }
 
@@ -401,6 +412,8 @@ static int native_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
             st->signal = si.si_status;
         }
     }
+    wf_sandbox_uid_put(p->uid_slot);
+    p->uid_slot = 0;
     wf_sandbox_proc_close_fds(p);
     return rc;
 }

@@ -27,11 +27,11 @@ typedef struct wf_mount_op {
 } wf_mount_op;
 
 #define WF_NATIVE_MAX_OPS 32
-#define WF_NATIVE_UID 65534 /* nobody: the run's user when we start as root */
 
 typedef struct wf_native_plan {
     unsigned long ns_flags;        /* CLONE_NEW* in effect (0: none) */
-    int drop_to_nobody;            /* started as root without a user ns */
+    int drop_to_nobody;            /* started as root without a user ns: each
+                                      run changes to its own run uid */
     uid_t outer_uid;               /* for the user namespace's maps */
     gid_t outer_gid;
     char uid_map[32], gid_map[32]; /* "0 <outer id> 1" */
@@ -46,6 +46,7 @@ typedef struct wf_native_plan {
 typedef struct wf_native_spawn {
     char tmp_opts[64];             /* tmpfs options of /tmp */
     int memory_mb, cpu_s, max_files, tmp_mb;
+    uid_t run_uid;                 /* the run's user (drop_to_nobody) */
     int bridge_fd, out_fd, err_fd, report_fd;
     int zygote;                    /* 1: the native zygote, not a run (see
                                       native_child.c's confine_zygote) */
@@ -73,10 +74,12 @@ _Noreturn void wf_native_child(const wf_native_plan *pl, const wf_native_spawn *
  * its own mount namespace with a private /tmp (and its working directory
  * there); descriptors 0-3 as for a run, the report pipe moved to
  * WF_NATIVE_REPORT_FD (returned) and everything else closed (keep_report
- * 0: the exec path, everything beyond 3 close-on-exec); rlimits, user,
- * no_new_privs, not dumpable, seccomp. */
+ * 0: the exec path, everything beyond 3 close-on-exec); then the hardening
+ * every run takes (sandbox/child_harden.h) with the plan's filter; parent:
+ * the zygote (0: none), will_exec: an exec follows. */
 void wf_native_child_tmp(const wf_native_spawn *sp);
 int wf_native_child_fds(const wf_native_spawn *sp, int keep_report);
-void wf_native_child_confine(const wf_native_plan *pl, const wf_native_spawn *sp);
+void wf_native_child_confine(const wf_native_plan *pl, const wf_native_spawn *sp,
+                             pid_t parent, int will_exec);
 
 #endif

@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sandbox/child_harden.h"
 #include "sandbox/zygote_serve.h"
 
 _Noreturn static void fail(const wf_native_spawn *sp, const char *step)
@@ -145,59 +146,23 @@ int wf_native_child_fds(const wf_native_spawn *sp, int keep_report)
     return WF_NATIVE_REPORT_FD;
 }
 
-static void drop_caps(const wf_native_spawn *sp)
+void wf_native_child_confine(const wf_native_plan *pl, const wf_native_spawn *sp,
+                             pid_t parent, int will_exec)
 {
-    /* Root inside our own user namespace: keep no capability, now or
-     * across an exec. */
-    if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-              SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED) < 0)
-        fail(sp, "setting securebits");
-    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (syscall(SYS_capset, &hdr, data) < 0)
-        fail(sp, "dropping capabilities");
-}
-
-void wf_native_child_confine(const wf_native_plan *pl, const wf_native_spawn *sp)
-{
-    rlim_t mem = (rlim_t)sp->memory_mb << 20;
-    set_limit(sp, RLIMIT_AS, mem, mem, "RLIMIT_AS");
-    if (sp->cpu_s > 0)
-        set_limit(sp, RLIMIT_CPU, (rlim_t)sp->cpu_s, (rlim_t)sp->cpu_s + 1, "RLIMIT_CPU");
-    set_limit(sp, RLIMIT_FSIZE, (rlim_t)sp->tmp_mb << 20, (rlim_t)sp->tmp_mb << 20,
-              "RLIMIT_FSIZE");
-    set_limit(sp, RLIMIT_NOFILE, (rlim_t)sp->max_files, (rlim_t)sp->max_files, "RLIMIT_NOFILE");
-    set_limit(sp, RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
-    set_limit(sp, RLIMIT_MEMLOCK, 0, 0, "RLIMIT_MEMLOCK");
-    set_limit(sp, RLIMIT_MSGQUEUE, 0, 0, "RLIMIT_MSGQUEUE");
-
-    if (pl->drop_to_nobody) {
-        /* Raw system calls: glibc's wrappers broadcast the change to every
-         * thread it knows of, and this copy of a multithreaded server has
-         * only one, so they would wait for ever. */
-        if (syscall(SYS_setgroups, 0, NULL) < 0)
-            fail(sp, "setgroups");
-        if (syscall(SYS_setresgid, WF_NATIVE_UID, WF_NATIVE_UID, WF_NATIVE_UID) < 0)
-            fail(sp, "setresgid");
-        if (syscall(SYS_setresuid, WF_NATIVE_UID, WF_NATIVE_UID, WF_NATIVE_UID) < 0)
-            fail(sp, "setresuid");
-    } else if (pl->ns_flags & CLONE_NEWUSER) {
-        drop_caps(sp);
-    }
-    /* After the change of user, which resets it; and NPROC only now, so
-     * that the exec itself is not refused. */
-    set_limit(sp, RLIMIT_NPROC, 0, 0, "RLIMIT_NPROC");
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-        fail(sp, "PR_SET_PDEATHSIG");
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        fail(sp, "PR_SET_NO_NEW_PRIVS");
-    /* No process of the same user may ptrace this one or read its memory
-     * (a zygote's runs share a user; an exec resets it). */
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        fail(sp, "PR_SET_DUMPABLE");
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &pl->seccomp) < 0)
-        fail(sp, "installing the seccomp filter");
+    wf_child_hardening h = {
+        .report_fd = sp->report_fd,
+        .as_bytes = (rlim_t)sp->memory_mb << 20,
+        .fsize_bytes = (rlim_t)sp->tmp_mb << 20,
+        .cpu_s = sp->cpu_s,
+        .max_files = sp->max_files,
+        .run_uid = sp->run_uid,
+        .become_run_uid = pl->drop_to_nobody,
+        .drop_caps = (pl->ns_flags & CLONE_NEWUSER) != 0,
+        .parent = parent,
+        .will_exec = will_exec,
+        .seccomp = &pl->seccomp,
+    };
+    wf_child_harden(&h);
 }
 
 /* The zygote itself: its own address-space cap, no core files, and it
@@ -245,7 +210,7 @@ _Noreturn void wf_native_child(const wf_native_plan *pl, const wf_native_spawn *
     if (sp->zygote)
         confine_zygote(sp);
     else
-        wf_native_child_confine(pl, sp);
+        wf_native_child_confine(pl, sp, 0, 1);
 
     sigset_t none;
     sigemptyset(&none);

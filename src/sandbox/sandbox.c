@@ -5,17 +5,95 @@
 #include <errno.h>
 #include <sys/socket.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/wf_error.h"
+#include "sandbox/child_harden.h"
 #include "sandbox/sandbox_fd.h"
+
+#define NOBODY 65534
+
+static struct {
+    pthread_mutex_t mu;
+    unsigned base;
+    int usable;
+    int next;                              /* round robin: a freed uid is */
+    unsigned char used[WF_RUN_UID_COUNT];  /* taken again last */
+} uids = {.mu = PTHREAD_MUTEX_INITIALIZER, .base = WF_RUN_UID_DEFAULT_BASE};
+
+/* Whether ids [base, base + n) are all mapped in our user namespace (the
+ * initial namespace maps everything). */
+static int range_mapped(const char *map, unsigned base, unsigned n)
+{
+    FILE *f = fopen(map, "re");
+    if (f == NULL)
+        return 0;
+    unsigned long inside, outside, count;
+    int ok = 0;
+    while (!ok && fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
+        ok = inside <= base && (unsigned long)base + n <= inside + count;
+    fclose(f);
+    return ok;
+}
+
+void wf_sandbox_uid_init(unsigned base)
+{
+    pthread_mutex_lock(&uids.mu);
+    uids.base = base;
+    uids.usable = range_mapped("/proc/self/uid_map", base, WF_RUN_UID_COUNT) &&
+                  range_mapped("/proc/self/gid_map", base, WF_RUN_UID_COUNT);
+    pthread_mutex_unlock(&uids.mu);
+}
+
+int wf_sandbox_uid_usable(void)
+{
+    pthread_mutex_lock(&uids.mu);
+    int u = uids.usable;
+    pthread_mutex_unlock(&uids.mu);
+    return u;
+}
+
+int wf_sandbox_uid_take(void)
+{
+    int got = 0;
+    pthread_mutex_lock(&uids.mu);
+    for (int i = 0; i < WF_RUN_UID_COUNT && !got; i++) {
+        int s = (uids.next + i) % WF_RUN_UID_COUNT;
+        if (!uids.used[s]) {
+            uids.used[s] = 1;
+            uids.next = (s + 1) % WF_RUN_UID_COUNT;
+            got = s + 1;
+        }
+    }
+    pthread_mutex_unlock(&uids.mu);
+    return got;
+}
+
+void wf_sandbox_uid_put(int uid_slot)
+{
+    if (uid_slot <= 0 || uid_slot > WF_RUN_UID_COUNT)
+        return;
+    pthread_mutex_lock(&uids.mu);
+    uids.used[uid_slot - 1] = 0;
+    pthread_mutex_unlock(&uids.mu);
+}
+
+uid_t wf_sandbox_uid_of(int uid_slot)
+{
+    pthread_mutex_lock(&uids.mu);
+    uid_t u = uids.usable && uid_slot > 0 ? wf_run_uid(uids.base, uid_slot - 1) : NOBODY;
+    pthread_mutex_unlock(&uids.mu);
+    return u;
+}
 
 int wf_sandbox_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t errlen)
 {
     *out = NULL;
+    wf_sandbox_uid_init(cfg->run_uid_base);
     if (cfg->sandbox == WF_SANDBOX_NATIVE)
         return wf_sandbox_native_new(cfg, out, err, errlen);
     return wf_sandbox_wasm_new(cfg, out, err, errlen);

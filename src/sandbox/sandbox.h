@@ -48,6 +48,7 @@ typedef struct wf_sandbox_proc {
     int sdk_preloaded; /* 1: the built-in SDK is executed already in this
                         * process; its request leaves "sdk" out */
     void *engine;   /* engine-private */
+    int uid_slot;   /* 1 + its run-uid slot (wf_sandbox_uid_take); 0: none */
 } wf_sandbox_proc;
 
 typedef struct wf_sandbox_exit {
@@ -99,6 +100,21 @@ static inline void wf_sandbox_free(wf_sandbox *sb)
     if (sb)
         sb->ops->free(sb);
 }
+
+/* The run users (sandbox/child_harden.h): each process a spawn makes
+ * takes a slot of the reserved uid range, from cfg->run_uid_base up, and
+ * its reap gives it back, so no two live runs share a uid. Set by
+ * wf_sandbox_new; `usable` 0 (the range is not mapped in the server's
+ * user namespace) makes every run use nobody instead, and the engines
+ * say so. Thread-safe. */
+void wf_sandbox_uid_init(unsigned base);
+int wf_sandbox_uid_usable(void);
+/* A free slot as 1 + slot (for wf_sandbox_proc.uid_slot), or 0 when all
+ * are taken. */
+int wf_sandbox_uid_take(void);
+void wf_sandbox_uid_put(int uid_slot);
+/* The uid a slot's run becomes: nobody when the range is not usable. */
+uid_t wf_sandbox_uid_of(int uid_slot);
 
 /* The folder of the engines' files: WF_ENGINE_DIR when set, else the
  * server binary's own folder when `probe` is there (build/), else

@@ -188,11 +188,12 @@ void wf_zyclient_destroy(wf_zyclient *zc)
 
 /* Sends one run request; 0 with *pid and *pidfd, or WF_EUNAVAIL when the
  * zygote is gone (the caller may start it again), another code otherwise. */
-static int request_run(wf_zyclient *sb, const wf_sandbox_limits *lim, int fds[WF_ZYGOTE_NFDS],
-                       pid_t *pid, int *pidfd, char *err, size_t errlen)
+static int request_run(wf_zyclient *sb, const wf_sandbox_limits *lim, int uid_slot,
+                       int fds[WF_ZYGOTE_NFDS], pid_t *pid, int *pidfd, char *err, size_t errlen)
 {
     struct wf_zygote_req req = {
         .magic = WF_ZYGOTE_MAGIC,
+        .run_uid = (uint32_t)wf_sandbox_uid_of(uid_slot),
         .memory_mb = (uint32_t)(lim->memory_mb > 0 ? lim->memory_mb : 256),
         .cpu_s = (uint32_t)(lim->cpu_s > 0 ? lim->cpu_s : 0),
         .tmp_mb = (uint32_t)(lim->tmp_mb > 0 ? lim->tmp_mb : 16),
@@ -248,11 +249,19 @@ int wf_zyclient_spawn(wf_zyclient *sb, const wf_sandbox_limits *lim, wf_sandbox_
     pid_t pid = 0;
     memset(out, 0, sizeof *out);
     out->pidfd = out->bridge_fd = out->out_fd = out->err_fd = -1;
+    int uid_slot = wf_sandbox_uid_take();
+    if (uid_slot == 0) {
+        wf_errorf(err, errlen, "every run uid is in use");
+        return WF_EFULL;
+    }
     zy_proc *wp = calloc(1, sizeof *wp);
-    if (wp == NULL)
+    if (wp == NULL) {
+        wf_sandbox_uid_put(uid_slot);
         return WF_ENOMEM;
+    }
     int rc = wf_sandbox_chan_open(&ch, err, errlen);
     if (rc < 0) {
+        wf_sandbox_uid_put(uid_slot);
         free(wp);
         return rc;
     }
@@ -265,13 +274,13 @@ int wf_zyclient_spawn(wf_zyclient *sb, const wf_sandbox_limits *lim, wf_sandbox_
     pthread_mutex_lock(&sb->mu);
     rc = zygote_ensure(sb, err, errlen);
     if (rc == 0) {
-        rc = request_run(sb, lim, fds, &pid, &pidfd, err, errlen);
+        rc = request_run(sb, lim, uid_slot, fds, &pid, &pidfd, err, errlen);
         if (rc == WF_EUNAVAIL) {
             /* It died since we last looked: once more with a new one. */
             zygote_stop(sb);
             rc = zygote_ensure(sb, err, errlen);
             if (rc == 0)
-                rc = request_run(sb, lim, fds, &pid, &pidfd, err, errlen);
+                rc = request_run(sb, lim, uid_slot, fds, &pid, &pidfd, err, errlen);
         }
     }
     pthread_mutex_unlock(&sb->mu);
@@ -286,9 +295,11 @@ int wf_zyclient_spawn(wf_zyclient *sb, const wf_sandbox_limits *lim, wf_sandbox_
         wp->status_fd = st[0];
         out->engine = wp;
         out->sdk_preloaded = sb->sdk_preloaded;
+        out->uid_slot = uid_slot;
         return 0;
     }
 out:
+    wf_sandbox_uid_put(uid_slot);
     wf_sandbox_fd_close(&pidfd);
     wf_sandbox_fd_close(&st[0]);
     wf_sandbox_fd_close(&st[1]);
@@ -332,6 +343,9 @@ int wf_zyclient_reap(wf_sandbox_proc *p, wf_sandbox_exit *st)
         free(wp);
         p->engine = NULL;
     }
+    /* Its uid is free again only now: the run and all it made are gone. */
+    wf_sandbox_uid_put(p->uid_slot);
+    p->uid_slot = 0;
     wf_sandbox_proc_close_fds(p);
     return rc;
 }

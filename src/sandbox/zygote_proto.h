@@ -41,6 +41,8 @@ struct wf_zygote_req {
     uint32_t memory_mb;  /* guest linear memory cap */
     uint32_t cpu_s;      /* RLIMIT_CPU */
     uint32_t tmp_mb;     /* the private /tmp */
+    uint32_t run_uid;    /* a zygote running as root makes the run this
+                            uid and gid (one per live run); 0: nobody */
 };
 
 struct wf_zygote_reply {
