@@ -76,7 +76,7 @@ class Counter(unittest.TextTestResult):
 
 
 # Suites that run once per sandbox (WF_TEST_SANDBOX=native, then wasm).
-SANDBOX_SUITES = ("runs", "hostile")
+SANDBOX_SUITES = ("runs", "hostile", "compat")
 
 
 def _forget_sandbox_modules():

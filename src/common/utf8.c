@@ -54,6 +54,14 @@ int wf_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
+size_t wf_utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
+}
+
 char *wf_utf8_sanitize(const char *s, size_t n, size_t max, int *cut)
 {
     /* Worst case every byte becomes a 3-byte U+FFFD. */

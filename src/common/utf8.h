@@ -12,6 +12,11 @@
 /* 1 when the len bytes at s are valid UTF-8, else 0. */
 int wf_utf8_valid(const char *s, size_t len);
 
+/* The number of characters (code points) in the len bytes at s, which
+ * are valid UTF-8 (wf_utf8_valid): every byte that does not continue a
+ * sequence starts one. */
+size_t wf_utf8_chars(const char *s, size_t len);
+
 /* A malloc'd, NUL-terminated copy of at most max of the n bytes at s, cut
  * at a character boundary, with each invalid byte and each NUL replaced by
  * U+FFFD (so that it can go into JSON and C strings). *cut (when not NULL)

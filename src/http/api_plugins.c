@@ -210,13 +210,26 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
 
 /* ---- GET /api/plugins/{name}/code, DELETE /api/plugins/{name} ----------------- */
 
-/* Copy the route's {name} into buf; 0 when it is a valid plugin name. */
+/* Copy the route's {name} (libmicrohttpd has percent-decoded the path)
+ * into buf; 0 when it is a valid plugin name. */
 static int route_name(struct wf_req *rq, char *buf, size_t buflen)
 {
     size_t n = rq->route.param_len < buflen - 1 ? rq->route.param_len : buflen - 1;
     memcpy(buf, rq->route.param, n);
     buf[n] = '\0';
     return wf_plugin_name_valid(rq->route.param, rq->route.param_len, NULL) ? 0 : -1;
+}
+
+/* A name for a detail: NULs and other control bytes of a name the rule
+ * refused must not reach the answer raw. */
+static void printable_name(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    out[o] = '\0';
 }
 
 static enum MHD_Result not_found(struct wf_req *rq, const char *name)
@@ -226,9 +239,11 @@ static enum MHD_Result not_found(struct wf_req *rq, const char *name)
 
 enum MHD_Result wf_api_plugin_code(struct wf_req *rq)
 {
-    char name[80];
-    if (route_name(rq, name, sizeof name) != 0)
+    char name[WF_PLUGIN_NAME_MAX_BYTES + 1];
+    if (route_name(rq, name, sizeof name) != 0) {
+        printable_name(rq->route.param, rq->route.param_len, name, sizeof name);
         return not_found(rq, name);
+    }
     if (wf_http_db_gate(rq->srv) != 0)
         return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
     wf_plugin p = { 0 };
@@ -244,9 +259,11 @@ enum MHD_Result wf_api_plugin_code(struct wf_req *rq)
 
 enum MHD_Result wf_api_plugin_delete(struct wf_req *rq)
 {
-    char name[80];
-    if (route_name(rq, name, sizeof name) != 0)
+    char name[WF_PLUGIN_NAME_MAX_BYTES + 1];
+    if (route_name(rq, name, sizeof name) != 0) {
+        printable_name(rq->route.param, rq->route.param_len, name, sizeof name);
         return not_found(rq, name);
+    }
     if (wf_http_db_gate(rq->srv) != 0)
         return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
     int rc = wf_http_db_note(rq->srv, wf_store_plugin_delete(rq->srv->store, name));
@@ -307,13 +324,13 @@ static void upload_work(struct wf_call *c)
         snprintf(detail, sizeof detail, "Only .py files are accepted (got '%.100s')", file->filename);
         goto out;
     }
-    char name[80];
+    char name[WF_PLUGIN_NAME_MAX_BYTES + 1];
     const char *why = NULL;
     if (!wf_plugin_name_valid(file->filename, fnlen - 3, &why)) {
+        char shown[128];
+        printable_name(file->filename, fnlen - 3, shown, sizeof shown);
         status = 400;
-        snprintf(detail, sizeof detail,
-                 "Invalid plugin name '%.*s': %s; names match ^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$",
-                 (int)(fnlen - 3 > 100 ? 100 : fnlen - 3), file->filename, why);
+        snprintf(detail, sizeof detail, "Invalid plugin name '%s': %s", shown, why);
         goto out;
     }
     memcpy(name, file->filename, fnlen - 3);
@@ -343,24 +360,32 @@ static void upload_work(struct wf_call *c)
     }
     if (*input_type == '\0')
         input_type = "text";
-    if (strcmp(input_type, "text") != 0 && strcmp(input_type, "json") != 0 &&
-        strcmp(input_type, "file") != 0) {
+    /* Any short text, as the original stored it ("image" too); the web
+     * interface treats a type it does not know as text. */
+    if (wf_utf8_chars(input_type, strlen(input_type)) > WF_PLUGIN_INPUT_TYPE_MAX) {
         status = 422;
-        snprintf(detail, sizeof detail, "input_type must be one of: text, json, file (got '%.64s')",
-                 input_type);
+        snprintf(detail, sizeof detail, "input_type must be at most %d characters",
+                 WF_PLUGIN_INPUT_TYPE_MAX);
         goto out;
     }
 
+    /* A syntax error is no reason to refuse: the original stored such a
+     * file (its Builder ignores the upload's status, so a refusal would
+     * read as "deployed" while nothing was stored). It is stored and
+     * reported in "warnings"; its runs fail as plugin_error. */
     int line = 0, col = 0;
     char msg[512] = "";
+    json_t *warnings = json_array();
     rc = wf_runs_check_syntax(srv->runs, file->value, file->value_len, &line, &col, msg, sizeof msg);
     if (rc == WF_EINVAL) {
-        status = 422;
-        snprintf(detail, sizeof detail, "Syntax error in %s.py at line %d, column %d: %s", name, line,
+        char text[1024];
+        snprintf(text, sizeof text, "Syntax error in %s.py at line %d, column %d: %s", name, line,
                  col, msg[0] ? msg : "invalid syntax");
-        goto out;
-    }
-    if (rc != 0) {
+        json_array_append_new(warnings, json_pack("{s:s, s:s, s:i, s:i, s:s}", "type", "syntax_error",
+                                                  "message", msg[0] ? msg : "invalid syntax", "line",
+                                                  line, "column", col, "detail", text));
+    } else if (rc != 0) {
+        json_decref(warnings);
         status = rc == WF_EUNAVAIL ? 503 : 500;
         snprintf(detail, sizeof detail, "The sandbox could not check the plugin: %s", wf_strerror(rc));
         goto out;
@@ -378,12 +403,17 @@ static void upload_work(struct wf_call *c)
     if (rc == 0)
         rc = wf_http_db_note(srv, wf_store_plugin_put(srv->store, &in, &out));
     if (rc != 0) {
+        json_decref(warnings);
         status = wf_status_for(rc) == 404 ? 500 : wf_status_for(rc);
         snprintf(detail, sizeof detail, "%s", wf_detail_for(rc));
         goto out;
     }
-    wf_log_info("plugin uploaded: %s version %d (%zu bytes)", name, out.version, file->value_len);
+    wf_log_info("plugin uploaded: %s version %d (%zu bytes%s)", name, out.version, file->value_len,
+                json_array_size(warnings) ? ", with a syntax error" : "");
     json_t *j = wf_json_plugin_uploaded(&out);
+    if (j != NULL && warnings != NULL)
+        json_object_set(j, "warnings", warnings);
+    json_decref(warnings);
     answer = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     status = answer ? 200 : 500;

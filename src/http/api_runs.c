@@ -125,7 +125,7 @@ enum MHD_Result wf_api_runs_list(struct wf_req *rq)
     if (plugin != NULL && *plugin == '\0')
         plugin = NULL;
     if (plugin != NULL && !wf_plugin_name_valid(plugin, strlen(plugin), NULL))
-        return wf_reply_error(rq, 422, "plugin must be a plugin name (^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$)");
+        return wf_reply_error(rq, 422, "plugin must be a plugin name");
     if (ls != NULL && wf_parse_int(ls, 1, RUNS_LIMIT_MAX, &limit) != 0)
         return wf_reply_error(rq, 422, "limit must be an integer from 1 to %d", RUNS_LIMIT_MAX);
     if (os != NULL && wf_parse_int(os, 0, INT_MAX, &offset) != 0)

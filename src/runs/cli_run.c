@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/plugin_name.h"
 #include "common/wf_error.h"
 #include "ollama/ollama.h"
 #include "runs/runs.h"
@@ -109,7 +110,7 @@ int wf_cli_run(const wf_config *cfg, int argc, char **argv)
     /* The plugin's name: its file name less .py. */
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    char name[128];
+    char name[WF_PLUGIN_NAME_MAX_BYTES + 4]; /* + ".py" */
     snprintf(name, sizeof name, "%s", base);
     size_t nl = strlen(name);
     if (nl > 3 && strcmp(name + nl - 3, ".py") == 0)

@@ -181,12 +181,3 @@ const char *wf_ai_policy_check(const wf_ai_policy *p, int calls_done,
     return NULL;
 }
 
-size_t wf_utf8_chars(const char *s, size_t n)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            c++;
-    return c;
-}
-

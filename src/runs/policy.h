@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common/utf8.h"
+
 enum wf_bridge_op {
     WF_OP_CALL_AI = 1,
     WF_OP_LIST_MODELS,
@@ -65,7 +67,6 @@ const char *wf_ai_policy_check(const wf_ai_policy *p, int calls_done,
 
 int wf_ai_model_allowed(const wf_ai_policy *p, const char *model);
 
-/* Number of code points in valid UTF-8 text. */
-size_t wf_utf8_chars(const char *s, size_t n);
+/* Number of code points in valid UTF-8 text: wf_utf8_chars (common/utf8.h). */
 
 #endif

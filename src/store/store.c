@@ -78,8 +78,8 @@ int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out)
     };
     if (!text_ok(w.description) || !text_ok(w.input_hint))
         return WF_EINVAL;
-    if (strcmp(w.input_type, "text") != 0 && strcmp(w.input_type, "json") != 0 &&
-        strcmp(w.input_type, "file") != 0)
+    if (!text_ok(w.input_type) ||
+        wf_utf8_chars(w.input_type, strlen(w.input_type)) > WF_PLUGIN_INPUT_TYPE_MAX)
         return WF_EINVAL;
     size_t len = strlen(w.code);
     w.size_bytes = (int64_t)len;

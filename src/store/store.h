@@ -29,7 +29,7 @@ typedef struct wf_plugin {
     char *name;
     char *code;          /* NULL in lists */
     char *description;   /* "" when none */
-    char *input_type;    /* "text" | "json" | "file" */
+    char *input_type;    /* "text", "json", "file" or any other short text */
     char *input_hint;    /* "" when none */
     int calls;           /* number of `call_ai(` in the code, at least 1 */
     int version;         /* 1, 2, ... bumped by every upload of the same name */
@@ -73,10 +73,14 @@ int wf_store_ping(wf_store *st);
  * timestamps are computed. The whole record as stored is returned in `out`
  * (may be NULL). Same name again = new version, earlier ones kept.
  * WF_EINVAL: a name wf_plugin_name_valid refuses, no code,
- * text that is not UTF-8, or an input_type other than text/json/file
+ * text that is not UTF-8, or an input_type longer than
+ * WF_PLUGIN_INPUT_TYPE_MAX characters
  * (NULL description, input_hint, input_type mean "", "", "text"; calls
  * below 1 is stored as 1). */
 int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out);
+/* input_type is any text the client chose (the original stored "image"),
+ * up to this many characters. */
+#define WF_PLUGIN_INPUT_TYPE_MAX 32
 
 /* The current version of a plugin, with code. WF_ENOTFOUND when absent
  * (also for a name that could never have been stored). */

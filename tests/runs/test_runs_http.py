@@ -33,9 +33,9 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
 
     def test_upload_syntax_error_has_line_and_column(self):
         r = self.server.upload("broken", "x = 1\ny = (\n")
-        self.assertEqual(r.status, 422, r)
-        detail = r.json["detail"]
-        self.assertIn("line 2", str(detail))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["warnings"][0]["line"], 2, r)
+        self.assertIn("line 2", r.json["warnings"][0]["detail"])
 
     def test_run_history(self):
         res = self.run_plugin("from platform_sdk import get_input\nprint(get_input())\n",

@@ -28,6 +28,7 @@ CASES = [
     "deploy_text_plugin",
     "syntax_error_shown_at_line",
     "bad_name_shown_at_field",
+    "any_name_round_trip",
     "too_large_shown_at_code",
     "deploy_json_and_file_plugins_by_upload",
     "code_view",

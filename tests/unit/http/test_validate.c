@@ -17,35 +17,47 @@ static int name_ok(const char *s)
 static void test_names(void **state)
 {
     (void)state;
+    /* Whatever the original accepts (the file name less .py) ... */
     assert_true(name_ok("hello"));
     assert_true(name_ok("a"));
     assert_true(name_ok("_private"));
-    assert_true(name_ok("Mixed-Case_9"));
-    assert_true(name_ok("0day"));
-    char max[65];
-    memset(max, 'a', 64);
-    max[64] = '\0';
+    assert_true(name_ok("-leading"));
+    assert_true(name_ok("a.b"));
+    assert_true(name_ok("..."));
+    assert_true(name_ok("my plugin"));
+    assert_true(name_ok("caf\xc3\xa9"));
+    assert_true(name_ok("100% ?#&+"));
+    char max[2 * 128 + 1]; /* 128 two-byte characters */
+    for (int i = 0; i < 128; i++)
+        memcpy(max + 2 * i, "\xc3\xa9", 2);
+    max[256] = '\0';
     assert_true(name_ok(max));
-    char over[66];
-    memset(over, 'a', 65);
-    over[65] = '\0';
+    char over[130];
+    memset(over, 'a', 129);
+    over[129] = '\0';
+    /* ... less what no URL reaches or what is dangerous. */
     assert_false(name_ok(over));
     assert_false(name_ok(""));
-    assert_false(name_ok("-leading"));
-    assert_false(name_ok("../x"));
+    assert_false(name_ok("."));
     assert_false(name_ok(".."));
+    assert_false(name_ok("../x"));
     assert_false(name_ok("a/b"));
     assert_false(name_ok("a\\b"));
-    assert_false(name_ok("a.b"));
-    assert_false(name_ok("with space"));
-    assert_false(name_ok("caf\xc3\xa9"));
+    assert_false(name_ok("tab\there"));
+    assert_false(name_ok("esc\x1b[31m"));
+    assert_false(name_ok("del\x7f"));
+    assert_false(name_ok("c1\xc2\x85"));      /* U+0085, a C1 control */
+    assert_true(name_ok("nbsp\xc2\xa0"));     /* U+00A0 is not one */
+    assert_false(name_ok("bad\xff"));         /* not UTF-8 */
     assert_false(wf_plugin_name_valid("ab\0c", 4, NULL));
     const char *why = NULL;
     assert_false(wf_plugin_name_valid("../etc/passwd", 13, &why));
     assert_non_null(why);
     assert_non_null(strstr(why, "no paths"));
-    assert_false(wf_plugin_name_valid(over, 65, &why));
-    assert_non_null(strstr(why, "64"));
+    assert_false(wf_plugin_name_valid(over, 129, &why));
+    assert_non_null(strstr(why, "128"));
+    assert_true(wf_plugin_name_valid("ok", 2, &why));
+    assert_null(why);
 }
 
 static void test_utf8(void **state)

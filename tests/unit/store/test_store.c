@@ -350,14 +350,17 @@ static void test_not_found_and_bad_input(void **state)
                      WF_ENOTFOUND);
     assert_int_equal(wf_store_run_get(st, "not-a-uuid", &rr), WF_ENOTFOUND);
 
-    char long_name[80];
-    memset(long_name, 'a', 65);
-    long_name[65] = '\0';
-    const char *bad_names[] = {"", "-lead", "a b", "a/b", "é", long_name, NULL};
+    char long_name[140];
+    memset(long_name, 'a', 129);
+    long_name[129] = '\0';
+    const char *bad_names[] = {"", "..", "a\\b", "a/b", "a\tb", long_name, NULL};
     for (int i = 0; i < 7; i++)
         assert_int_equal(put(st, bad_names[i], "x", "", NULL), WF_EINVAL);
-    long_name[64] = '\0';  /* 64 characters is the most */
+    long_name[128] = '\0';  /* 128 characters is the most */
     assert_int_equal(put(st, long_name, "x", "", NULL), 0);
+    rev++;
+    /* What the original accepted: spaces, dots, any letters. */
+    assert_int_equal(put(st, "my pl\xc3\xbcgin.v2", "x", "", NULL), 0);
     rev++;
 
     wf_plugin in = {.name = "ok", .code = NULL};
@@ -372,7 +375,9 @@ static void test_not_found_and_bad_input(void **state)
     in.description = "cut \xe2\x82";
     assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
     in.description = NULL;
-    in.input_type = "binary";
+    in.input_type = "a type of more than thirty-two characters";
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.input_type = "bad \xff";
     assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
     assert_int_equal(wf_store_plugin_put(st, NULL, NULL), WF_EINVAL);
     /* nothing of that was written */
