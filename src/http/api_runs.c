@@ -17,7 +17,7 @@
 static void run_done(void *ctx, const wf_run_result *res)
 {
     struct wf_call *c = ctx;
-    json_t *j = wf_json_run_result(res);
+    json_t *j = wf_run_result_json(res);
     char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");

@@ -16,18 +16,6 @@ static json_t *str_or_empty(const char *s)
     return json_string(s ? s : "");
 }
 
-/* json_string fails on invalid UTF-8: stored text is validated on the way
- * in, but output captured from plugins may not be; never lose a field. */
-static json_t *text(const char *s)
-{
-    if (s == NULL)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j == NULL)
-        j = json_stringn_nocheck(s, strlen(s));
-    return j;
-}
-
 json_t *wf_json_error(const char *detail)
 {
     if (detail == NULL)
@@ -95,49 +83,16 @@ json_t *wf_json_plugin_list(const wf_plugin *list, size_t n)
     return arr;
 }
 
-static json_t *parsed_result(const char *result_json)
-{
-    if (result_json == NULL)
-        return json_null();
-    json_t *v = json_loads(result_json, JSON_DECODE_ANY, NULL);
-    return v ? v : json_null();
-}
-
-static json_t *run_json(const char *run_id, const char *plugin, int version, int success,
-                        const char *output, const char *error, const char *error_type,
-                        const char *result_json, const char *logs, int ai_calls,
-                        int64_t duration_ms, const char *started_at)
-{
-    return json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o}",
-                     "success", success,
-                     "output", text(output ? output : ""),
-                     "error", text(error),
-                     "error_type", str_or_null(error_type),
-                     "result", parsed_result(result_json),
-                     "logs", text(logs ? logs : ""),
-                     "run_id", str_or_null(run_id),
-                     "plugin", str_or_null(plugin),
-                     "version", version,
-                     "ai_calls", ai_calls,
-                     "duration_ms", (json_int_t)duration_ms,
-                     "started_at", str_or_null(started_at));
-}
-
-json_t *wf_json_run_result(const wf_run_result *r)
-{
-    return run_json(r->run_id, r->plugin, r->version, r->success, r->output, r->error,
-                    r->error_type, r->result_json, r->logs, r->ai_calls, r->duration_ms,
-                    r->started_at);
-}
-
 json_t *wf_json_run_record(const wf_run_record *r)
 {
-    json_t *j = run_json(r->run_id, r->plugin, r->version, r->success, r->output, r->error,
-                         r->error_type, r->result_json, r->logs, r->ai_calls, r->duration_ms,
-                         r->started_at);
-    if (j != NULL)
-        json_object_set_new(j, "input_data", text(r->input_data ? r->input_data : ""));
-    return j;
+    wf_run_result res = {
+        .run_id = r->run_id, .plugin = r->plugin, .version = r->version,
+        .success = r->success, .output = r->output, .error = r->error,
+        .error_type = r->error_type, .result_json = r->result_json, .logs = r->logs,
+        .ai_calls = r->ai_calls, .duration_ms = r->duration_ms, .started_at = r->started_at,
+        .input_data = r->input_data ? r->input_data : "",
+    };
+    return wf_run_result_json(&res);
 }
 
 const char *wf_model_type_from_name(const char *name)

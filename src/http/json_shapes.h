@@ -23,10 +23,8 @@ json_t *wf_json_plugin_uploaded(const wf_plugin *p);
 /* An array of summaries. */
 json_t *wf_json_plugin_list(const wf_plugin *list, size_t n);
 
-/* A run result; `result` is result_json parsed (null when absent or not
- * JSON). */
-json_t *wf_json_run_result(const wf_run_result *r);
-/* A recorded run: a run result plus input_data. */
+/* A recorded run: the run result (wf_run_result_json, runs/runs.h, the one
+ * builder of that shape) plus input_data. */
 json_t *wf_json_run_record(const wf_run_record *r);
 
 /* GET /api/models/list. allowed/n: ALLOWED_MODELS (n == 0: every model

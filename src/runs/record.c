@@ -171,23 +171,49 @@ void wf_run_outcome_clear(wf_run_outcome *o)
     memset(o, 0, sizeof *o);
 }
 
+/* Text as a JSON string: valid UTF-8 as it is, anything else with U+FFFD
+ * for each bad byte (jansson refuses invalid UTF-8, and a JSON answer must
+ * never carry it); NULL text is null. NULL only when out of memory. */
+static json_t *json_text(const char *s)
+{
+    if (s == NULL)
+        return json_null();
+    size_t n = strlen(s);
+    if (wf_utf8_valid(s, n))
+        return json_stringn(s, n);
+    char *t = wf_utf8_sanitize(s, n, n, NULL);
+    json_t *j = t ? json_string(t) : NULL;
+    free(t);
+    return j;
+}
+
+/* The `result` field: the JSON text the plugin's last send_output kept,
+ * parsed; null when there is none or it is not JSON. */
+static json_t *json_result(const char *result_json)
+{
+    json_t *v = result_json ? json_loads(result_json, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
 json_t *wf_run_result_json(const wf_run_result *r)
 {
-    json_t *result = NULL;
-    if (r->result_json)
-        result = json_loads(r->result_json, JSON_DECODE_ANY, NULL);
-    json_t *o = json_pack("{s:b,s:s,s:s?,s:s?,s:o,s:s,s:s,s:s,s:i,s:i,s:I,s:s}",
-                          "success", r->success,
-                          "output", r->output ? r->output : "",
-                          "error", r->error,
-                          "error_type", r->error_type,
-                          "result", result ? result : json_null(),
-                          "logs", r->logs ? r->logs : "",
-                          "run_id", r->run_id ? r->run_id : "",
-                          "plugin", r->plugin ? r->plugin : "",
-                          "version", r->version,
-                          "ai_calls", r->ai_calls,
-                          "duration_ms", (json_int_t)r->duration_ms,
-                          "started_at", r->started_at ? r->started_at : "");
-    return o;
+    json_t *j = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o}",
+                     "success", r->success,
+                     "output", json_text(r->output ? r->output : ""),
+                     "error", json_text(r->error),
+                     "error_type", json_text(r->error_type),
+                     "result", json_result(r->result_json),
+                     "logs", json_text(r->logs ? r->logs : ""),
+                     "run_id", json_text(r->run_id),
+                     "plugin", json_text(r->plugin),
+                     "version", r->version,
+                     "ai_calls", r->ai_calls,
+                     "duration_ms", (json_int_t)r->duration_ms,
+                     "started_at", json_text(r->started_at));
+    if (j != NULL && r->input_data != NULL &&
+        json_object_set_new(j, "input_data", json_text(r->input_data)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }

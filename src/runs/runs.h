@@ -36,10 +36,16 @@ typedef struct wf_run_result {
     int ai_calls;
     int64_t duration_ms;
     const char *started_at;
+    const char *input_data;  /* a recorded run's input (the history); NULL
+                              * in a fresh result, which has no such field */
 } wf_run_result;
 
 /* The run result as the JSON object of SPEC §3 (a new reference; NULL on
- * allocation failure). Used by `wasmforge run` and usable by any caller. */
+ * allocation failure): the one builder of that shape, for the HTTP answer,
+ * the run history and `wasmforge run`. Text that is not valid UTF-8 gets
+ * U+FFFD for each bad byte; absent text (error, error_type, run_id, plugin,
+ * started_at) is null, absent output and logs are "". input_data is a
+ * field only when set. */
 json_t *wf_run_result_json(const wf_run_result *res);
 
 /* Called exactly once per accepted submission, from a runs thread. */

@@ -85,7 +85,7 @@ static void test_run_shapes(void **state)
         .error = NULL, .error_type = NULL, .result_json = "{\"x\":[1,2]}", .logs = "",
         .ai_calls = 2, .duration_ms = 15, .started_at = "2026-11-25T13:01:55.123Z",
     };
-    json_t *j = wf_json_run_result(&r);
+    json_t *j = wf_run_result_json(&r);
     keys_of(j, keys, sizeof keys);
     assert_string_equal(keys, "ai_calls,duration_ms,error,error_type,logs,output,plugin,result,run_id,started_at,success,version");
     assert_true(json_is_true(json_object_get(j, "success")));
@@ -99,17 +99,29 @@ static void test_run_shapes(void **state)
     r.error_type = "timeout";
     r.result_json = "not json";
     r.output = "\xff bad utf-8"; /* plugin output is not trusted to be UTF-8 */
-    j = wf_json_run_result(&r);
+    j = wf_run_result_json(&r);
     assert_true(json_is_false(json_object_get(j, "success")));
     assert_string_equal(json_string_value(json_object_get(j, "error_type")), "timeout");
     assert_true(json_is_null(json_object_get(j, "result")));
-    assert_non_null(json_object_get(j, "output"));
+    /* each bad byte becomes U+FFFD: the answer stays valid JSON */
+    assert_string_equal(json_string_value(json_object_get(j, "output")), "\xef\xbf\xbd bad utf-8");
+    assert_null(json_object_get(j, "input_data"));
+    char *dumped = json_dumps(j, JSON_COMPACT);
+    assert_non_null(dumped);
+    free(dumped);
+    json_decref(j);
+
+    /* a run without an id (the CLI's, before this was one builder) says
+     * null, as the HTTP answer always did */
+    r.run_id = NULL;
+    j = wf_run_result_json(&r);
+    assert_true(json_is_null(json_object_get(j, "run_id")));
     json_decref(j);
 
     wf_run_record rec = { .run_id = "id2", .plugin = "p", .success = 1, .output = "o",
-                          .input_data = "in", .result_json = "42" };
+                          .input_data = "in \xfe", .result_json = "42" };
     j = wf_json_run_record(&rec);
-    assert_string_equal(json_string_value(json_object_get(j, "input_data")), "in");
+    assert_string_equal(json_string_value(json_object_get(j, "input_data")), "in \xef\xbf\xbd");
     assert_int_equal(json_integer_value(json_object_get(j, "result")), 42);
     assert_string_equal(json_string_value(json_object_get(j, "logs")), "");
     json_decref(j);
