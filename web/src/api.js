@@ -35,11 +35,20 @@ export function onTokenNeeded(fn) {
   askForToken = fn;
 }
 
-// FastAPI-style validation errors carry a list; ours carry a string.
+// One entry of a FastAPI (pydantic 1) validation list, for a person:
+// {"loc": ["body", "plugin_name"], "msg": "field required"} -> "plugin_name: field required".
+function validationText(e) {
+  if (!e || typeof e !== 'object') return String(e);
+  const where = Array.isArray(e.loc) ? e.loc.filter((p) => p !== 'body').join('.') : '';
+  const msg = e.msg || JSON.stringify(e);
+  return where ? `${where}: ${msg}` : msg;
+}
+
+// Validation errors (422) carry a list, as FastAPI gives them; others a string.
 function detailText(body, status) {
   const d = body && body.detail;
   if (typeof d === 'string' && d) return d;
-  if (Array.isArray(d)) return d.map((e) => (e && e.msg) || JSON.stringify(e)).join('; ');
+  if (Array.isArray(d)) return d.map(validationText).join('; ');
   if (status === 0) return 'Cannot reach the server.';
   return `The server answered ${status}.`;
 }

@@ -20,6 +20,13 @@ const TYPES = [
 
 // The name rule itself is the server's (one function, common/plugin_name.c):
 // its answer is shown at the name field.
+// The original stored any input_type ("image" too): a plugin edited here
+// keeps its own, offered beside ours and run as text.
+function typesFor(current) {
+  if (!current || TYPES.some((t) => t[0] === current)) return TYPES;
+  return [...TYPES, [current, current, 'A type of its own, entered as text']];
+}
+
 function nameProblem(name) {
   return name ? '' : 'Give the plugin a name.';
 }
@@ -41,6 +48,14 @@ export function placeError(err) {
   if (/name/i.test(msg) && err.status !== 401) return { name: msg };
   if (/\.py|utf-8|encoding|empty/i.test(msg)) return { code: msg };
   return { general: msg };
+}
+
+// An upload's warning (a syntax error with its line and column) as the
+// code field's error and the editor's mark.
+export function warningErrors(w) {
+  const text = w.detail || w.message || 'Syntax error';
+  const line = Number(w.line) || 0;
+  return { code: text, diagnostics: line ? [{ line, column: Number(w.column) || 1, message: text }] : [] };
 }
 
 // What a plugin can call, and the model names it may pass to call_ai.
@@ -112,7 +127,8 @@ export function BuilderPage({ name: editing, navigate, notify }) {
       return;
     }
     file.text().then((text) => {
-      const base = file.name.replace(/\.py$/i, '').replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+      // The server names the plugin after the file, as the original did.
+      const base = file.name.replace(/\.py$/i, '');
       setForm((f) => ({ ...f, code: text, name: f.name || base }));
       setRevision((r) => r + 1);
       setErrors({});
@@ -136,7 +152,11 @@ export function BuilderPage({ name: editing, navigate, notify }) {
     try {
       const res = await api.upload(form);
       setDeployed(res);
-      notify(`Deployed ${res.name}${res.version != null ? ` (version ${res.version})` : ''}.`);
+      // Stored, as the original stores it, but with a syntax error: shown
+      // where a refused upload's syntax error used to be.
+      const warning = (res.warnings || [])[0];
+      if (warning) setErrors(warningErrors(warning));
+      notify(`Deployed ${res.name}${res.version != null ? ` (version ${res.version})` : ''}${warning ? ', with a syntax error' : ''}.`);
     } catch (e) {
       const placed = placeError(e);
       setErrors(placed);
@@ -180,11 +200,11 @@ export function BuilderPage({ name: editing, navigate, notify }) {
               aria-describedby="name-help name-error"
               autocomplete="off"
               spellcheck={false}
-              maxLength={64}
+              maxLength={128}
               placeholder="my_plugin"
             />
             <p id="name-help" class="help">
-              Letters, digits, _ and -. Deploying an existing name replaces its code.
+              Any name up to 128 characters, without / or \. Deploying an existing name replaces its code.
             </p>
             {errors.name && (
               <p id="name-error" class="field-error" role="alert" data-testid="name-error">
@@ -205,7 +225,7 @@ export function BuilderPage({ name: editing, navigate, notify }) {
           <fieldset class="field" aria-describedby={errors.inputType ? 'type-error' : undefined}>
             <legend>Input type</legend>
             <div class="segmented">
-              {TYPES.map(([id, label, help]) => (
+              {typesFor(form.inputType).map(([id, label, help]) => (
                 <label key={id} title={help}>
                   <input
                     type="radio"
@@ -218,7 +238,7 @@ export function BuilderPage({ name: editing, navigate, notify }) {
                 </label>
               ))}
             </div>
-            <p class="help">{TYPES.find((t) => t[0] === form.inputType)[2]}.</p>
+            <p class="help">{typesFor(form.inputType).find((t) => t[0] === form.inputType)?.[2] || TYPES[0][2]}.</p>
             {errors.inputType && (
               <p id="type-error" class="field-error" role="alert">
                 {errors.inputType}
@@ -289,6 +309,9 @@ export function BuilderPage({ name: editing, navigate, notify }) {
             <strong>Deployed {deployed.name}</strong>
             {deployed.version != null && <> — version {deployed.version}</>}
             {deployed.calls != null && <>, {deployed.calls} AI call{deployed.calls === 1 ? '' : 's'} counted</>}.{' '}
+            {(deployed.warnings || []).length > 0 && (
+              <span data-testid="deploy-warning">It has a syntax error: its runs fail until it is fixed. </span>
+            )}
             <a href={`#/run/${encodeURIComponent(deployed.name)}`}>Run it</a> ·{' '}
             <a href={`#/code/${encodeURIComponent(deployed.name)}`}>View code</a>
           </div>
