@@ -5,6 +5,7 @@
  * here opens a file, a socket or a process, and no memory may become
  * executable: the guest's code is all compiled in before the fork. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -49,7 +50,19 @@ static int add_rules(scmp_filter_ctx ctx)
     ALLOW(close);
     ALLOW(ppoll);
     ALLOW(poll);
-    ALLOW_FD(fcntl, WF_ZYGOTE_HOSTFD_BRIDGE);
+    /* The bridge's blocking mode only: not F_SETOWN(_EX), F_SETSIG, leases
+     * or O_ASYNC, each of which makes the kernel signal a process the
+     * caller names (the same list as the native sandbox's, which the
+     * guest could not reach anyway: it makes no system calls itself). */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 2,
+                              SCMP_A0(SCMP_CMP_EQ, WF_ZYGOTE_HOSTFD_BRIDGE),
+                              SCMP_A1(SCMP_CMP_EQ, F_GETFL));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 3,
+                              SCMP_A0(SCMP_CMP_EQ, WF_ZYGOTE_HOSTFD_BRIDGE),
+                              SCMP_A1(SCMP_CMP_EQ, F_SETFL),
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, 0));
 
     /* Memory: malloc and the guest's growth, never executable. */
     if (rc == 0)

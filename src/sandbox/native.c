@@ -595,6 +595,10 @@ int wf_sandbox_native_new(const wf_config *cfg, wf_sandbox **out, char *err, siz
         native_free(&nb->base);
         return WF_EUNAVAIL;
     }
+    const char *who = !nb->plan.drop_to_nobody ? ""
+                      : wf_sandbox_uid_usable() ? "a uid of its own per run, "
+                                                : "runs as nobody (RUN_UID_BASE's range is not "
+                                                  "mapped here), ";
     char zwhy[256] = "no mount and PID namespaces";
     if ((nb->plan.ns_flags & (CLONE_NEWNS | CLONE_NEWPID)) == (CLONE_NEWNS | CLONE_NEWPID) &&
         zygote_setup(nb, zwhy, sizeof zwhy) == 0) {
@@ -602,26 +606,24 @@ int wf_sandbox_native_new(const wf_config *cfg, wf_sandbox **out, char *err, siz
                  "native, zygote: one python3 started once in %snamespaces (mount, pid, net, "
                  "ipc, uts, cgroup) on a read-only view of python's files only, no network, "
                  "forks each run; per run: own mount namespace with a private /tmp, own "
-                 "descriptors, rlimits, %sno new privileges, not dumpable, seccomp (no "
-                 "processes, sockets, signals, SysV or POSIX IPC, namespaces, mounts), import "
-                 "guard; runs share the zygote's pid, ipc and net namespaces, user and "
-                 "string-hash secret",
+                 "descriptors, rlimits, %sno new privileges, not dumpable, seccomp "
+                 "allow-list (no processes, sockets, signals, IPC, locks, executable memory, "
+                 "namespaces, mounts), import guard; runs share the zygote's pid, ipc and net "
+                 "namespaces and string-hash secret",
                  nb->plan.ns_flags & CLONE_NEWUSER ? "user, " : "",
-                 nb->plan.drop_to_nobody ? "runs as nobody, " : "no capabilities, ");
+                 nb->plan.drop_to_nobody ? who : "no capabilities, ");
     } else if (nb->plan.ns_flags) {
         wf_log_warn("native sandbox: no zygote (%s): each run starts python3 itself", zwhy);
         snprintf(nb->desc, sizeof nb->desc,
                  "native, one python3 per run (no zygote: %s): %s%snamespaces (mount, pid, "
                  "net, ipc, uts, cgroup), read-only view of python's files only, private "
-                 "/tmp, no network, seccomp, rlimits, import guard",
-                 zwhy, nb->plan.ns_flags & CLONE_NEWUSER ? "user, " : "",
-                 nb->plan.drop_to_nobody ? "runs as nobody, " : "");
+                 "/tmp, no network, seccomp allow-list, rlimits, import guard",
+                 zwhy, who, nb->plan.ns_flags & CLONE_NEWUSER ? "user, " : "");
     } else {
         snprintf(nb->desc, sizeof nb->desc,
                  "native, WEAK: no namespaces available (%s); the plugin sees the host's "
-                 "file system; seccomp (no processes, no sockets), rlimits%s and the "
-                 "import guard only",
-                 why, root ? ", runs as nobody" : "");
+                 "file system; seccomp allow-list, rlimits, %sand the import guard only",
+                 why, who);
         wf_log_warn("native sandbox: %s", nb->desc);
     }
     wf_log_info("sandbox: %s", nb->desc);
