@@ -306,7 +306,8 @@ static void upload_work(struct wf_call *c)
     wf_plugin out = { 0 };
     char *answer = NULL;
 
-    int rc = wf_form_parse_multipart(c->boundary, c->body, c->len, &form, err, sizeof err);
+    /* No body is no fields: 422 "field required" below, as FastAPI. */
+    int rc = c->len == 0 ? 0 : wf_form_parse_multipart(c->boundary, c->body, c->len, &form, err, sizeof err);
     if (rc != 0) {
         status = rc == WF_ENOMEM ? 500 : 400;
         snprintf(detail, sizeof detail, "Malformed multipart body: %s", err);
@@ -314,8 +315,11 @@ static void upload_work(struct wf_call *c)
     }
     const wf_form_field *file = wf_form_get(&form, "file");
     if (file == NULL || file->filename == NULL) {
-        status = 422;
-        snprintf(detail, sizeof detail, "Field 'file' is required: upload the plugin as a .py file");
+        json_t *missing = wf_json_missing_field("file");
+        answer = missing ? json_dumps(missing, JSON_COMPACT) : NULL;
+        json_decref(missing);
+        status = answer ? 422 : 500;
+        snprintf(detail, sizeof detail, "Internal error: out of memory");
         goto out;
     }
     size_t fnlen = strlen(file->filename);

@@ -25,6 +25,12 @@ static void run_done(void *ctx, const wf_run_result *res)
 
 static int parse_body(struct wf_call *c, wf_form *form, char *err, size_t errlen)
 {
+    /* No body at all is no fields (422 "field required"), whatever the
+     * type says, as FastAPI reads it. */
+    if (c->len == 0) {
+        memset(form, 0, sizeof *form);
+        return 0;
+    }
     switch (c->kind) {
     case WF_BODY_URLENCODED:
         return wf_form_parse_urlencoded(c->body, c->len, form, err, errlen);
@@ -57,7 +63,7 @@ enum MHD_Result wf_api_run(struct wf_call *c)
     const wf_form_field *pn = wf_form_get(&form, "plugin_name");
     const wf_form_field *in = wf_form_get(&form, "input_data");
     if (pn == NULL || pn->value_len == 0) {
-        ret = wf_reply_error(rq, 422, "Field 'plugin_name' is required");
+        ret = wf_reply_missing(rq, "plugin_name");
         goto out;
     }
     if (pn->not_string) {

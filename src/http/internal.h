@@ -132,7 +132,8 @@ struct wf_call {
     int conn_gone;     /* MHD closed the request */
     int replied;       /* the answer was queued */
     int status;
-    char *answer;      /* JSON body when status < 400, else the error detail */
+    char *answer;      /* JSON body when answer_json, else the error detail */
+    int answer_json;           /* answer is a JSON body even for an error status */
     const char *allow; /* extra Allow header with the answer, or NULL */
     wf_work_fn work;
     struct wf_call *next_inflight, *prev_inflight;
@@ -157,6 +158,9 @@ enum MHD_Result wf_reply_error(struct wf_req *rq, int status, const char *fmt, .
     __attribute__((format(printf, 3, 4)));
 /* The status and detail for a store/runs error code. */
 int wf_status_for(int rc);
+/* 422 for a required body field that is missing or empty, in FastAPI's
+ * shape (wf_json_missing_field); other errors keep {"detail": "text"}. */
+enum MHD_Result wf_reply_missing(struct wf_req *rq, const char *field);
 const char *wf_detail_for(int rc);
 
 /* ---- async (server.c) -------------------------------------------------- */
@@ -168,8 +172,9 @@ enum MHD_Result wf_call_offload(struct wf_call *c, wf_work_fn work);
 void wf_call_begin(struct wf_call *c);
 /* After wf_call_begin: suspend unless the answer is already there. */
 enum MHD_Result wf_call_wait(struct wf_call *c);
-/* Give the call its answer (status < 400: JSON body taken over; else an
- * error detail, copied) and resume the connection. Any thread. */
+/* Give the call its answer (json_body, taken over, when given: for any
+ * status, e.g. a 422 in FastAPI's shape; else, for status >= 400,
+ * {"detail": detail}, copied) and resume the connection. Any thread. */
 void wf_call_complete(struct wf_call *c, int status, char *json_body, const char *detail);
 
 /* Every store call's result passes through here: the database's state

@@ -16,6 +16,12 @@ static json_t *str_or_empty(const char *s)
     return json_string(s ? s : "");
 }
 
+json_t *wf_json_missing_field(const char *field)
+{
+    return json_pack("{s:[{s:[s,s], s:s, s:s}]}", "detail", "loc", "body", field, "msg",
+                     "field required", "type", "value_error.missing");
+}
+
 json_t *wf_json_error(const char *detail)
 {
     if (detail == NULL)

@@ -14,6 +14,12 @@
 /* {"detail": detail} */
 json_t *wf_json_error(const char *detail);
 
+/* A required body field that is missing or empty, as FastAPI (pydantic 1)
+ * answers it, so the original's clients read it unchanged:
+ * {"detail": [{"loc": ["body", field], "msg": "field required",
+ *              "type": "value_error.missing"}]} */
+json_t *wf_json_missing_field(const char *field);
+
 /* GET /api/plugins/list entry (no code). */
 json_t *wf_json_plugin_summary(const wf_plugin *p);
 /* GET /api/plugins/{name}/code */

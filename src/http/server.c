@@ -145,6 +145,11 @@ enum MHD_Result wf_reply_error(struct wf_req *rq, int status, const char *fmt, .
                       detail);
 }
 
+enum MHD_Result wf_reply_missing(struct wf_req *rq, const char *field)
+{
+    return wf_reply_json(rq, 422, wf_json_missing_field(field));
+}
+
 int wf_status_for(int rc)
 {
     switch (rc) {
@@ -244,8 +249,9 @@ static enum MHD_Result send_answer(struct wf_call *c)
     int status = c->status;
     char *answer = c->answer;
     c->answer = NULL;
+    int is_json = c->answer_json;
     pthread_mutex_unlock(&c->mu);
-    if (status < 400) {
+    if (is_json || status < 400) {
         if (answer == NULL)
             return wf_reply_error(&c->rq, 500, "Internal error: no answer");
         return wf_reply(&c->rq, status, "application/json", answer, strlen(answer),
@@ -280,8 +286,9 @@ static void call_finish(struct wf_call *c, int status, char *json_body, const ch
     if (!c->done) {
         c->done = 1;
         c->status = status;
-        if (status < 400) {
+        if (status < 400 || json_body != NULL) {
             c->answer = json_body;
+            c->answer_json = 1;
             json_body = NULL;
         } else {
             c->answer = strdup(detail ? detail : "error");
@@ -428,14 +435,16 @@ static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
     int upload = rq->route.id == WF_ROUTE_PLUGIN_UPLOAD;
     size_t payload = upload ? cfg->max_plugin_bytes : cfg->max_input_bytes;
     size_t limit;
+    /* A body FastAPI would not read as a form (an upload that is not
+     * multipart, a run that is text/plain or untyped) has, for it, no
+     * fields: the original answered 422 "field required", so do we. */
     if (upload) {
         if (kind != WF_BODY_MULTIPART)
-            return wf_reply_error(rq, 415, "Upload a plugin as multipart/form-data with a 'file' field");
+            return wf_reply_missing(rq, "file");
         limit = payload;
     } else {
-        if (kind == WF_BODY_OTHER || (kind == WF_BODY_NONE && cl != NULL && strcmp(cl, "0") != 0))
-            return wf_reply_error(rq, 415, "Send the run as application/x-www-form-urlencoded, "
-                                           "multipart/form-data or application/json");
+        if (kind == WF_BODY_OTHER || kind == WF_BODY_NONE)
+            return wf_reply_missing(rq, "plugin_name");
         /* Escaping can make the encoded input several times its size. */
         size_t factor = kind == WF_BODY_JSON ? 6 : kind == WF_BODY_URLENCODED ? 3 : 1;
         limit = payload > SIZE_MAX / 8 ? SIZE_MAX / 8 : payload * factor;
