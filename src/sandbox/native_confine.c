@@ -238,6 +238,12 @@ static int add_argument_rules(scmp_filter_ctx ctx)
     struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, 0);
     for (const char *const *n = self_only; rc == 0 && *n; n++)
         rc = rule(ctx, ok, *n, 1, &self);
+    /* os.nice(): setpriority(PRIO_PROCESS, 0, n) only (PRIO_USER would
+     * reach every process of the user). */
+    struct scmp_arg_cmp prio_self[2] = {SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS),
+                                        SCMP_A1(SCMP_CMP_EQ, 0)};
+    if (rc == 0)
+        rc = rule(ctx, ok, "setpriority", 2, prio_self);
     return rc;
 }
 

@@ -16,7 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -338,6 +342,122 @@ static long c_unshare(void) { return syscall(SYS_unshare, CLONE_NEWNS); }
 static long c_fork(void) { return syscall(SYS_fork); }
 static long c_mount(void) { return syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, NULL); }
 
+/* Signal routes through descriptors, timers; code; names (issue 11). */
+/* One call on a fresh pipe's read end: fcntl(cmd, arg) or ioctl(cmd, &iarg). */
+static long pipe_call(long nr, unsigned long cmd, long arg)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        return -1;
+    long r = syscall(nr, p[0], cmd, arg);
+    int e = errno;
+    close(p[0]);
+    close(p[1]);
+    errno = e;
+    return r;
+}
+static long on_pipe(int cmd, long arg) { return pipe_call(SYS_fcntl, (unsigned long)cmd, arg); }
+static long c_setown(void) { return on_pipe(F_SETOWN, getppid()); }
+static long c_setown_pgrp(void) { return on_pipe(F_SETOWN, -getpgrp()); }
+static long c_setown_ex(void)
+{
+    struct f_owner_ex o = {F_OWNER_PID, getppid()};
+    return on_pipe(F_SETOWN_EX, (long)&o);
+}
+static long c_setsig(void) { return on_pipe(F_SETSIG, SIGKILL); }
+static long c_setfl_async(void) { return on_pipe(F_SETFL, O_ASYNC | O_NONBLOCK); }
+static long c_setfl_nonblock(void) { return on_pipe(F_SETFL, O_NONBLOCK); }
+static long c_getfl(void) { return on_pipe(F_GETFL, 0); }
+static long c_setlease(void) { return on_pipe(F_SETLEASE, F_RDLCK); }
+static long c_getlk(void)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    return on_pipe(F_GETLK, (long)&fl);
+}
+static long ioctl_pipe(unsigned long req, int arg) { return pipe_call(SYS_ioctl, req, (long)&arg); }
+static long c_fiosetown(void) { return ioctl_pipe(FIOSETOWN, getppid()); }
+static long c_siocspgrp(void) { return ioctl_pipe(SIOCSPGRP, getppid()); }
+static long c_fioasync(void) { return ioctl_pipe(FIOASYNC, 1); }
+static long c_fionbio(void) { return ioctl_pipe(FIONBIO, 1); }
+static long c_timer_create(void)
+{
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGKILL;
+    ev._sigev_un._tid = getppid();
+    int id;
+    return syscall(SYS_timer_create, CLOCK_REALTIME, &ev, &id);
+}
+static long c_flock(void)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    long r = syscall(SYS_flock, fd, LOCK_EX | LOCK_NB);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+static long mm(int prot, int flags, int fd)
+{
+    void *p = (void *)syscall(SYS_mmap, NULL, 4096, prot, flags, fd, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    munmap(p, 4096);
+    return 0;
+}
+static long c_mmap_rw(void) { return mm(PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1); }
+static long c_mmap_anon_x(void) { return mm(PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1); }
+static long mm_file(int prot)
+{
+    int fd = open("/usr/bin/python3", O_RDONLY);
+    long r = mm(prot, MAP_PRIVATE, fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+static long c_mmap_file_x(void) { return mm_file(PROT_READ | PROT_EXEC); }
+static long c_mmap_file_wx(void) { return mm_file(PROT_READ | PROT_WRITE | PROT_EXEC); }
+static long c_mprotect_x(void)
+{
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    long r = syscall(SYS_mprotect, p, 4096, PROT_READ | PROT_EXEC);
+    int e = errno;
+    munmap(p, 4096);
+    errno = e;
+    return r;
+}
+static long c_memfd(void) { return syscall(SYS_memfd_create, "x", 0); }
+static long c_clone_process(void) { return syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0); }
+static long c_clone3(void) { return syscall(SYS_clone3, NULL, 0); }
+static long on_dgram(int what)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0)
+        return -1;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path, "\0wf-test", 8);
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 8);
+    struct iovec iov = {"x", 1};
+    struct msghdr mh = {.msg_name = &a, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+    long r = what == 0   ? syscall(SYS_connect, sv[0], &a, len)
+             : what == 1 ? syscall(SYS_sendto, sv[0], "x", 1, 0, &a, len)
+             : what == 2 ? syscall(SYS_sendmsg, sv[0], &mh, 0)
+                         : syscall(SYS_sendto, sv[0], "x", 1, 0, NULL, 0);
+    int e = errno;
+    close(sv[0]);
+    close(sv[1]);
+    errno = e;
+    return r < 0 ? r : 0;
+}
+static long c_connect(void) { return on_dgram(0); }
+static long c_sendto_addr(void) { return on_dgram(1); }
+static long c_sendmsg(void) { return on_dgram(2); }
+static long c_send(void) { return on_dgram(3); }
+
 static const struct check checks[] = {
     {"kill another", c_kill, EPERM},
     {"tkill", c_tkill, EPERM},
@@ -364,6 +484,33 @@ static const struct check checks[] = {
     {"unshare", c_unshare, EPERM},
     {"fork", c_fork, EPERM},
     {"mount", c_mount, EPERM},
+    {"F_SETOWN", c_setown, EPERM},
+    {"F_SETOWN to a process group", c_setown_pgrp, EPERM},
+    {"F_SETOWN_EX", c_setown_ex, EPERM},
+    {"F_SETSIG", c_setsig, EPERM},
+    {"F_SETFL with O_ASYNC", c_setfl_async, EPERM},
+    {"F_SETFL O_NONBLOCK", c_setfl_nonblock, 0},
+    {"F_GETFL", c_getfl, 0},
+    {"F_SETLEASE", c_setlease, EPERM},
+    {"F_GETLK", c_getlk, EPERM},
+    {"ioctl FIOSETOWN", c_fiosetown, EPERM},
+    {"ioctl SIOCSPGRP", c_siocspgrp, EPERM},
+    {"ioctl FIOASYNC", c_fioasync, EPERM},
+    {"ioctl FIONBIO", c_fionbio, 0},
+    {"timer_create", c_timer_create, EPERM},
+    {"flock", c_flock, EPERM},
+    {"mmap read-write", c_mmap_rw, 0},
+    {"mmap anonymous executable", c_mmap_anon_x, EPERM},
+    {"mmap a file executable", c_mmap_file_x, 0},
+    {"mmap a file writable and executable", c_mmap_file_wx, EPERM},
+    {"mprotect to executable", c_mprotect_x, EPERM},
+    {"memfd_create", c_memfd, EPERM},
+    {"clone of a process", c_clone_process, EPERM},
+    {"clone3", c_clone3, ENOSYS},
+    {"connect", c_connect, EPERM},
+    {"sendto an address", c_sendto_addr, EPERM},
+    {"sendmsg", c_sendmsg, EPERM},
+    {"send on a socketpair", c_send, 0},
 };
 #define NCHECKS (sizeof checks / sizeof checks[0])
 
