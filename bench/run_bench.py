@@ -75,7 +75,7 @@ def main():
     double = OllamaDouble()
     url = double.start()
     env = {"SANDBOX": SANDBOX, "OLLAMA_BASE_URL": url, "ALLOWED_MODELS": "mistral:latest",
-           "MAX_CONCURRENT_RUNS": str(max(N_AI, 64)), "LOG_LEVEL": "info",
+           "MAX_CONCURRENT_RUNS": str(max(N_AI, 64)), "HTTP_MAX_CONNECTIONS_PER_IP": "0", "LOG_LEVEL": "info",
            "MAX_EXECUTION_TIME": "60"}
     srv = Server(env=env).start()
     try:

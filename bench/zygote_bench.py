@@ -75,7 +75,7 @@ def run_pids(server_pid):
 
 def start_server(sandbox, double_url, extra=None):
     env = {"SANDBOX": sandbox, "OLLAMA_BASE_URL": double_url,
-           "MAX_CONCURRENT_RUNS": "64", "ALLOWED_MODELS": "mistral:latest",
+           "MAX_CONCURRENT_RUNS": "64", "HTTP_MAX_CONNECTIONS_PER_IP": "0", "ALLOWED_MODELS": "mistral:latest",
            "MAX_EXECUTION_TIME": "120"}
     env.update(extra or {})
     s = Server(env=env)

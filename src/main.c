@@ -57,14 +57,21 @@ static int load_config(wf_config *cfg)
     return 0;
 }
 
-/* DATA_DIR holds the SQLite file and caches; create it (one level) when
- * missing so the embedded defaults work from an empty folder. */
+/* DATA_DIR holds the SQLite file and caches (plugin code, run inputs and
+ * outputs: nobody else's business); create it (one level, 0700) when
+ * missing so the embedded defaults work from an empty folder. A folder
+ * that exists is the operator's: its mode is left alone, with a warning
+ * when others can enter it. */
 static int ensure_data_dir(const wf_config *cfg)
 {
-    if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
+    struct stat st;
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "wasmforge: cannot create DATA_DIR '%s': %s\n", cfg->data_dir, strerror(errno));
         return -1;
     }
+    if (stat(cfg->data_dir, &st) == 0 && (st.st_mode & 0077) != 0)
+        wf_log_warn("DATA_DIR '%s' is open to other users (mode %03o); 0700 is advised",
+                    cfg->data_dir, (unsigned)(st.st_mode & 0777));
     return 0;
 }
 
@@ -223,6 +230,9 @@ static int cmd_run(int argc, char **argv)
 int main(int argc, char **argv)
 {
     ensure_std_fds();
+    /* Everything the server creates (the SQLite file and its journal,
+     * DATA_DIR, caches) is for its own user only. */
+    umask(077);
     const char *cmd = argc > 1 ? argv[1] : "serve";
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);

@@ -358,16 +358,29 @@ static int load_http(wf_config *cfg, source *src, char *err, size_t errlen)
     return rc;
 }
 
+/* A table of integer keys read in one go: val = the key's value. */
+typedef struct int_key {
+    const char *key;
+    long def, min, max;
+    long val;
+} int_key;
+
+static int get_ints(source *src, int_key *k, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = get_int(src, k[i].key, k[i].def, k[i].min, k[i].max, &k[i].val, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;
-    struct {
-        const char *key;
-        long def, min, max;
-        long val;
-    } k[] = {
+    int_key k[] = {
         {"MAX_EXECUTION_TIME", 120, 1, 86400, 0},
         {"MAX_PROMPT_LENGTH", 4000, 1, 10000000, 0},
         {"MAX_AI_CALLS_PER_EXECUTION", 10, 0, 100000, 0},
@@ -383,11 +396,9 @@ static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
          * sandbox/child_harden.h): a range no account on the host uses. */
         {"RUN_UID_BASE", 1500000000L, 1000, 4294967295L - 65536, 0},
     };
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        int rc = get_int(src, k[i].key, k[i].def, k[i].min, k[i].max, &k[i].val, err, errlen);
-        if (rc != 0)
-            return rc;
-    }
+    int rc = get_ints(src, k, sizeof k / sizeof k[0], err, errlen);
+    if (rc != 0)
+        return rc;
     cfg->max_execution_time = (int)k[0].val;
     cfg->max_prompt_length = (int)k[1].val;
     cfg->max_ai_calls = (int)k[2].val;
@@ -399,6 +410,29 @@ static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
     cfg->max_queued_runs = (int)k[8].val;
     cfg->shutdown_grace = (int)k[9].val;
     cfg->run_uid_base = (unsigned)k[10].val;
+    return 0;
+}
+
+/* What one client, and all of them together, may hold of the server: open
+ * connections, how long they may stay silent, and how much run history is
+ * kept (pruned in the background). */
+static int load_server_limits(wf_config *cfg, source *src, char *err, size_t errlen)
+{
+    int_key k[] = {
+        {"HTTP_MAX_CONNECTIONS", 4096, 16, 1000000, 0},
+        {"HTTP_MAX_CONNECTIONS_PER_IP", 256, 0, 1000000, 0},
+        {"HTTP_TIMEOUT", 30, 1, 86400, 0},
+        {"RUN_HISTORY_DAYS", 30, 0, 36500, 0},
+        {"RUN_HISTORY_MAX_ROWS", 100000, 0, 1000000000L, 0},
+    };
+    int rc = get_ints(src, k, sizeof k / sizeof k[0], err, errlen);
+    if (rc != 0)
+        return rc;
+    cfg->http_max_connections = (int)k[0].val;
+    cfg->http_max_per_ip = (int)k[1].val;
+    cfg->http_timeout_s = (int)k[2].val;
+    cfg->run_history_days = (int)k[3].val;
+    cfg->run_history_max_rows = k[4].val;
     return 0;
 }
 
@@ -493,6 +527,8 @@ int wf_config_load(wf_config *cfg, wf_config_lookup_fn lookup, void *ctx,
         rc = load_limits(cfg, &src, err, errlen);
     if (rc == 0)
         rc = load_paths(cfg, &src, err, errlen);
+    if (rc == 0)
+        rc = load_server_limits(cfg, &src, err, errlen);
     if (rc == WF_ENOMEM)
         wf_errorf(err, errlen, "out of memory while reading the configuration");
     dotenv_free(&src.env);
@@ -562,6 +598,10 @@ void wf_config_describe(const wf_config *cfg, char *out, size_t outlen)
         cfg->max_execution_time, cfg->max_memory_mb, cfg->max_ai_calls,
         cfg->max_prompt_length, cfg->max_output_bytes);
     PUT("concurrency       %d runs, queue %d\n", cfg->max_concurrent_runs, cfg->max_queued_runs);
+    PUT("http              %d connections, %d per address, %ds silence\n",
+        cfg->http_max_connections, cfg->http_max_per_ip, cfg->http_timeout_s);
+    PUT("run history       %d days, %ld rows (0 = no limit)\n", cfg->run_history_days,
+        cfg->run_history_max_rows);
     PUT("api token         %s\n", cfg->api_token ? "set (hidden)" : "not set");
 #undef PUT
 }

@@ -46,6 +46,11 @@ typedef struct wf_config {
     int shutdown_grace;       /* SHUTDOWN_GRACE seconds for in-flight runs, 30 */
     int http_threads;         /* HTTP_THREADS, half the cores (at least 1) */
     unsigned run_uid_base;    /* RUN_UID_BASE: runs' uids start here (as root) */
+    int http_max_connections; /* HTTP_MAX_CONNECTIONS, open connections in all, 4096 */
+    int http_max_per_ip;      /* HTTP_MAX_CONNECTIONS_PER_IP, 0 = no limit, 256 */
+    int http_timeout_s;       /* HTTP_TIMEOUT, seconds a connection may stay silent, 30 */
+    int run_history_days;     /* RUN_HISTORY_DAYS, 0 = keep forever, 30 */
+    long run_history_max_rows;/* RUN_HISTORY_MAX_ROWS, 0 = no limit, 100000 */
 } wf_config;
 
 /* A lookup function for keys: returns the value or NULL. Lets tests feed

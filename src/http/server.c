@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -654,6 +655,31 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop --------------------------------------------------- */
 
+/* Every connection is a descriptor: raise the soft RLIMIT_NOFILE to the
+ * hard one, and keep the connection limit below it with room for the
+ * store, the sandboxes and the log. Returns the connection limit to use. */
+static unsigned connection_limit(const wf_config *cfg)
+{
+    enum { FD_ROOM = 512 };
+    struct rlimit rl;
+    unsigned want = (unsigned)cfg->http_max_connections;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want + FD_ROOM > rl.rlim_cur) {
+        unsigned fit = rl.rlim_cur > FD_ROOM + 16 ? (unsigned)(rl.rlim_cur - FD_ROOM) : 16;
+        wf_log_warn("http: HTTP_MAX_CONNECTIONS=%u does not fit the descriptor limit (%llu); "
+                    "using %u", want, (unsigned long long)rl.rlim_cur, fit);
+        want = fit;
+    }
+    return want;
+}
+
 int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -707,7 +733,16 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        /* Slow or idle clients: a connection silent for HTTP_TIMEOUT is
+         * closed (libmicrohttpd 0.9.75 has one inactivity timeout for
+         * headers, bodies and keep-alive alike), one address may hold
+         * HTTP_MAX_CONNECTIONS_PER_IP at once (more are closed as soon as
+         * they are accepted), and the total stays far below what the
+         * descriptor limit allows, so one client's idle sockets never
+         * starve the others. */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit(cfg),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_max_per_ip,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         /* Headers and query arguments live in this pool: 64 kB takes long
          * query strings; libmicrohttpd clears it per request, so it is

@@ -265,6 +265,23 @@ static void mkdir_parents(const char *path)
     free(p);
 }
 
+/* The database and its -wal and -shm files hold plugin code and run
+ * inputs: 0600 whatever the umask was when an older server created them
+ * (SQLite gives the journal files the database's own mode). */
+static void sq_private_files(const char *path)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        char *p = NULL;
+        struct stat st;
+        if (asprintf(&p, "%s%s", path, suffix[i]) < 0)
+            return;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0077) != 0)
+            chmod(p, st.st_mode & 0700);
+        free(p);
+    }
+}
+
 /* ---- schema -------------------------------------------------------------- */
 
 static int sq_migrate(sq_conn *c, char *err, size_t errlen)
@@ -635,6 +652,8 @@ int wf_store_sqlite_open(const wf_config *cfg, wf_store **out, char *err, size_t
     mkdir_parents(s->path);
     sq_conn *c = NULL;
     int rc = sq_conn_open(s->path, &c, err, errlen);
+    if (rc == 0)
+        sq_private_files(s->path);
     if (rc == 0)
         rc = sq_migrate(c, err, errlen);
     if (rc != 0) {
