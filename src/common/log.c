@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/io.h"
+#include "common/utf8.h"
 
 static atomic_int log_min_level = WF_LOG_INFO;
 static atomic_int log_json;
@@ -90,12 +91,17 @@ static void put_closing(struct line *l, const char *s)
     }
 }
 
-/* JSON string body (no quotes); control characters escaped. An escape is
- * written whole or not at all, so a cut never leaves half of one. */
+/* JSON string body (no quotes); control characters escaped, and each byte
+ * that is not part of valid UTF-8 written as U+FFFD, so that the line is
+ * JSON whatever a client put in a path or a plugin in its name. An escape
+ * is written whole or not at all, so a cut never leaves half of one. */
 static void put_json_escaped(struct line *l, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p && !l->cut; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
+    while (left > 0 && !l->cut) {
         char esc[8];
+        size_t n = 1;
         switch (*p) {
         case '"': put_mem(l, "\\\"", 2); break;
         case '\\': put_mem(l, "\\\\", 2); break;
@@ -106,10 +112,17 @@ static void put_json_escaped(struct line *l, const char *s)
             if (*p < 0x20 || *p == 0x7f) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);
                 put_mem(l, esc, 6);
-            } else {
+            } else if (*p < 0x80) {
                 put_mem(l, (const char *)p, 1);
+            } else if ((n = wf_utf8_char_len((const char *)p, left)) == 0) {
+                n = 1;
+                put_mem(l, "\\ufffd", 6);
+            } else {
+                put_mem(l, (const char *)p, n);
             }
         }
+        p += n;
+        left -= n;
     }
 }
 

@@ -42,6 +42,11 @@ static size_t seq_len(const unsigned char *s, size_t left)
     return n;
 }
 
+size_t wf_utf8_char_len(const char *s, size_t left)
+{
+    return left == 0 ? 0 : seq_len((const unsigned char *)s, left);
+}
+
 int wf_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;

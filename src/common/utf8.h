@@ -17,6 +17,10 @@ int wf_utf8_valid(const char *s, size_t len);
  * sequence starts one. */
 size_t wf_utf8_chars(const char *s, size_t len);
 
+/* Length of the valid UTF-8 character at s (reading at most `left` bytes),
+ * or 0 when the bytes there are not one. */
+size_t wf_utf8_char_len(const char *s, size_t left);
+
 /* A malloc'd, NUL-terminated copy of at most max of the n bytes at s, cut
  * at a character boundary, with each invalid byte and each NUL replaced by
  * U+FFFD (so that it can go into JSON and C strings). *cut (when not NULL)

@@ -54,9 +54,29 @@ static char *trim(char *s)
     return s;
 }
 
+/* The end of a quoted value: the first closing quote `q` after which the
+ * line holds nothing but blanks or a ` # comment`. NULL when there is none
+ * (an unterminated quote, or text after the closing quote). */
+static char *closing_quote(char *val, char q)
+{
+    for (char *c = strchr(val + 1, q); c != NULL; c = strchr(c + 1, q)) {
+        const char *rest = c + 1;
+        while (isspace((unsigned char)*rest))
+            rest++;
+        if (*rest == '\0' || (*rest == '#' && rest > c + 1))
+            return c;
+    }
+    return NULL;
+}
+
 /* Parse one `KEY=value` line the way common dotenv readers do: optional
- * `export `, quotes stripped, ` #` starts a comment in unquoted values. */
-static int dotenv_line(dotenv *d, char *line)
+ * `export `, quotes stripped, ` #` starts a comment after an unquoted
+ * value or a closing quote. A line that is none of blank, comment or
+ * KEY=value is an error, not something to skip: a typo there would
+ * otherwise leave a key (say API_TOKEN) silently unset. The message names
+ * the line by number only: its text may hold a secret. */
+static int dotenv_line(dotenv *d, char *line, size_t lineno, const char *path, char *err,
+                       size_t errlen)
 {
     char *s = trim(line);
     if (*s == '\0' || *s == '#')
@@ -64,14 +84,22 @@ static int dotenv_line(dotenv *d, char *line)
     if (strncmp(s, "export ", 7) == 0)
         s = trim(s + 7);
     char *eq = strchr(s, '=');
-    if (eq == NULL)
-        return 0;
+    if (eq == NULL || eq == s) {
+        wf_errorf(err, errlen, "%s: line %zu is not KEY=value (nor blank or a # comment)", path,
+                  lineno);
+        return WF_EINVAL;
+    }
     *eq = '\0';
     char *key = trim(s);
     char *val = trim(eq + 1);
-    size_t vn = strlen(val);
-    if (vn >= 2 && (val[0] == '"' || val[0] == '\'') && val[vn - 1] == val[0]) {
-        val[vn - 1] = '\0';
+    if (val[0] == '"' || val[0] == '\'') {
+        char *end = closing_quote(val, val[0]);
+        if (end == NULL) {
+            wf_errorf(err, errlen, "%s: line %zu (%.64s): the quoted value has no closing %c, or "
+                                   "text follows it", path, lineno, key, val[0]);
+            return WF_EINVAL;
+        }
+        *end = '\0';
         val++;
     } else {
         for (char *c = val; *c; c++) {
@@ -82,8 +110,11 @@ static int dotenv_line(dotenv *d, char *line)
         }
         val = trim(val);
     }
-    if (*key == '\0')
-        return 0;
+    if (*key == '\0' || strpbrk(key, " \t") != NULL) {
+        wf_errorf(err, errlen, "%s: line %zu is not KEY=value (the key is empty or has blanks)",
+                  path, lineno);
+        return WF_EINVAL;
+    }
     char **nk = realloc(d->keys, (d->n + 1) * sizeof *nk);
     if (nk == NULL)
         return WF_ENOMEM;
@@ -103,7 +134,7 @@ static int dotenv_line(dotenv *d, char *line)
     return 0;
 }
 
-static int dotenv_read(dotenv *d, const char *path)
+static int dotenv_read(dotenv *d, const char *path, char *err, size_t errlen)
 {
     if (path == NULL)
         return 0;
@@ -113,8 +144,9 @@ static int dotenv_read(dotenv *d, const char *path)
     char *line = NULL;
     size_t cap = 0;
     int rc = 0;
+    size_t lineno = 0;
     while (rc == 0 && getline(&line, &cap, f) != -1)
-        rc = dotenv_line(d, line);
+        rc = dotenv_line(d, line, ++lineno, path, err, errlen);
     free(line);
     fclose(f);
     return rc;
@@ -510,7 +542,7 @@ int wf_config_load(wf_config *cfg, wf_config_lookup_fn lookup, void *ctx,
 {
     *cfg = (wf_config){0};
     source src = {.lookup = lookup ? lookup : wf_config_getenv, .ctx = ctx};
-    int rc = dotenv_read(&src.env, dotenv_path);
+    int rc = dotenv_read(&src.env, dotenv_path, err, errlen);
     if (rc == 0)
         rc = get_str(&src, "DATA_DIR", "./data", &cfg->data_dir);
     if (rc == 0)

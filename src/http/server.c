@@ -713,11 +713,22 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
     wf_api_health_setup(srv);
     wf_static_setup(srv);
 
-    srv->nworkers = 4;
-    srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
-    for (int i = 0; srv->workers && i < srv->nworkers; i++)
+    /* Workers answer the Ollama checks, uploads and database checks: with
+     * none, those requests would wait forever, so no worker is no server. */
+    srv->workers = calloc(4, sizeof *srv->workers);
+    for (int i = 0; srv->workers != NULL && i < 4; i++) {
         if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0)
-            srv->nworkers = i;
+            break;
+        srv->nworkers = i + 1;
+    }
+    if (srv->nworkers == 0) {
+        wf_errorf(err, errlen, "cannot start the HTTP worker threads: %s",
+                  srv->workers == NULL ? "out of memory" : "pthread_create failed");
+        freeaddrinfo(ai);
+        srv->stopping = 1;
+        wf_http_stop(srv);
+        return WF_ENOMEM;
+    }
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
@@ -807,7 +818,7 @@ void wf_http_stop(wf_http *srv)
     srv->stopping = 1;
     pthread_cond_broadcast(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
-    for (int i = 0; i < srv->nworkers; i++)
+    for (int i = 0; srv->workers != NULL && i < srv->nworkers; i++)
         pthread_join(srv->workers[i], NULL);
     free(srv->workers);
     srv->workers = NULL;

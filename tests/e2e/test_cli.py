@@ -105,13 +105,34 @@ class TestDotenv(unittest.TestCase):
         with s:
             self.assertEqual(s.get("/health").status, 200)
 
-    def test_bad_dotenv_value_exits_2(self):
+    @staticmethod
+    def serve_with_dotenv(text):
+        """`wasmforge serve` in a folder whose .env is `text` (expected to stop)."""
         with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, ".env"), "w") as f:
-                f.write("MAX_EXECUTION_TIME=forever\n")
-            p = run_cli(["serve"], env={"DATA_DIR": tmp, "PORT": "0"}, cwd=tmp, timeout=30)
-            self.assertEqual(p.returncode, CONFIG_EXIT, p.stderr)
-            self.assertIn("MAX_EXECUTION_TIME", p.stderr)
+                f.write(text)
+            return run_cli(["serve"], env={"DATA_DIR": tmp, "PORT": "0"}, cwd=tmp, timeout=30)
+
+    def test_bad_dotenv_value_exits_2(self):
+        p = self.serve_with_dotenv("MAX_EXECUTION_TIME=forever\n")
+        self.assertEqual(p.returncode, CONFIG_EXIT, p.stderr)
+        self.assertIn("MAX_EXECUTION_TIME", p.stderr)
+
+    def test_comment_after_a_quoted_value(self):
+        # `KEY="v" # comment` is v: the quotes are not part of the token
+        s = Server(env={"API_TOKEN": None},
+                   dotenv='API_TOKEN="quoted-token"   # the team\'s token\n')
+        with s:
+            s.token = None
+            r = s.upload("dotenv_q", "print(1)\n", headers={"Authorization": "Bearer quoted-token"})
+            self.assertEqual(r.status, 200, r)
+
+    def test_line_without_equals_exits_2_naming_it(self):
+        p = self.serve_with_dotenv("# settings\nMAX_EXECUTION_TIME=5\nAPI_TOKEN hunter2-typo\n")
+        self.assertEqual(p.returncode, CONFIG_EXIT, p.stderr)
+        self.assertIn("line 3", p.stderr)
+        self.assertIn(".env", p.stderr)
+        self.assertNotIn("hunter2", p.stdout + p.stderr)
 
 
 class TestConfigEffects(unittest.TestCase):
@@ -124,6 +145,23 @@ class TestConfigEffects(unittest.TestCase):
         self.assertTrue(lines)
         for line in lines:
             self.assertIsInstance(json.loads(line), dict, line)
+
+    def test_json_logs_with_invalid_utf8(self):
+        # the path arrives percent-decoded: %ff is a lone byte, not UTF-8
+        with Server(env={"LOG_FORMAT": "json"}) as s:
+            for path in ("/%ff", "/api/plugins/%ff%fe%c3/code", "/a%c3%28b"):
+                s.get(path)
+            s.stop()
+            with open(s.log_path, "rb") as f:
+                raw = f.read()
+        lines = [l for l in raw.split(b"\n") if l.strip()]
+        paths = []
+        for line in lines:
+            obj = json.loads(line.decode("utf-8"))  # strict: invalid UTF-8 raises
+            self.assertIsInstance(obj, dict, line)
+            if obj.get("msg") == "request":
+                paths.append(obj.get("path"))
+        self.assertIn("/\ufffd", paths)
 
     def test_port_in_use_fails_clearly(self):
         with Server() as a:

@@ -114,7 +114,9 @@ static void test_dotenv_and_precedence(void **state)
         "ALLOWED_MODELS=mistral:latest, llama3.2:latest ,,gemma2:2b\n"
         "API_TOKEN=\"s3cret token\"\n"
         "MAX_EXECUTION_TIME=30 # seconds\n"
-        "garbage line without equals\n");
+        "CORS_ORIGINS=\"http://a.example\" # the app\n"
+        "DATA_DIR='quoted # not a comment'  # but this is\n"
+        "WEB_DIR=\"say \"hi\"\"\n");
     const char *env[] = {"PORT=9002", NULL};
     wf_config cfg;
     char err[256] = "";
@@ -129,11 +131,39 @@ static void test_dotenv_and_precedence(void **state)
     assert_false(wf_config_model_allowed(&cfg, "mistral")); /* exact names only */
     assert_string_equal(cfg.api_token, "s3cret token");
     assert_int_equal(cfg.max_execution_time, 30);
+    /* A comment after a closing quote leaves the quotes out of the value. */
+    assert_string_equal(cfg.cors_origins, "http://a.example");
+    assert_string_equal(cfg.data_dir, "quoted # not a comment");
+    assert_string_equal(cfg.web_dir, "say \"hi\"");
     char desc[2048];
     wf_config_describe(&cfg, desc, sizeof desc);
     assert_null(strstr(desc, "s3cret"));
     wf_config_free(&cfg);
     unlink(path);
+}
+
+/* A .env line that is not KEY=value stops start-up, naming the line by
+ * its number (not its text, which may hold a secret). */
+static void test_dotenv_bad_lines(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "PORT=9001\nAPI_TOKEN hunter2-line\n",
+        "PORT=9001\n=value\n",
+        "PORT=9001\nAPI_TOKEN=\"unterminated\n",
+        "PORT=9001\nAPI_TOKEN=\"a\"b\n",
+        "PORT=9001\nMY KEY=x\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *path = write_dotenv(bad[i]);
+        wf_config cfg;
+        char err[256] = "";
+        assert_int_equal(load(&cfg, NULL, path, err), WF_EINVAL);
+        if (strstr(err, "line 2") == NULL || strstr(err, path) == NULL)
+            fail_msg("case %zu: the error does not name the line: %s", i, err);
+        assert_null(strstr(err, "hunter2"));
+        unlink(path);
+    }
 }
 
 static void test_database_selection(void **state)
@@ -209,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_bad_values_name_the_key),
         cmocka_unit_test(test_dotenv_and_precedence),
+        cmocka_unit_test(test_dotenv_bad_lines),
         cmocka_unit_test(test_database_selection),
         cmocka_unit_test(test_sandbox_switches),
         cmocka_unit_test(test_empty_value_is_unset),
