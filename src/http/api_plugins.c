@@ -277,8 +277,9 @@ enum MHD_Result wf_api_plugin_delete(struct wf_req *rq)
 
 /* ---- POST /api/plugins/upload ---------------------------------------------------- */
 
-/* A text field: absent = dflt; must be UTF-8 without NUL. 0, or -1 with
- * the reason written to err. */
+/* A text field: absent = dflt; must be UTF-8 without NUL, at most
+ * WF_PLUGIN_TEXT_MAX bytes. 0, or the status (400, 413) with the reason
+ * written to err. */
 static int text_field(const wf_form *f, const char *name, const char *dflt, const char **out,
                       char *err, size_t errlen)
 {
@@ -287,9 +288,14 @@ static int text_field(const wf_form *f, const char *name, const char *dflt, cons
         *out = dflt;
         return 0;
     }
+    if (fl->value_len > WF_PLUGIN_TEXT_MAX) {
+        snprintf(err, errlen, "Field '%s' too large: %zu bytes, at most %d are accepted", name,
+                 fl->value_len, WF_PLUGIN_TEXT_MAX);
+        return 413;
+    }
     if (!wf_utf8_valid(fl->value, fl->value_len) || wf_has_nul(fl->value, fl->value_len)) {
         snprintf(err, errlen, "Field '%s' must be UTF-8 text without NUL bytes", name);
-        return -1;
+        return 400;
     }
     *out = fl->value;
     return 0;
@@ -356,12 +362,10 @@ static void upload_work(struct wf_call *c)
         goto out;
     }
     const char *description, *input_type, *input_hint;
-    if (text_field(&form, "description", "", &description, detail, sizeof detail) != 0 ||
-        text_field(&form, "input_type", "text", &input_type, detail, sizeof detail) != 0 ||
-        text_field(&form, "input_hint", "", &input_hint, detail, sizeof detail) != 0) {
-        status = 400;
+    if ((status = text_field(&form, "description", "", &description, detail, sizeof detail)) != 0 ||
+        (status = text_field(&form, "input_type", "text", &input_type, detail, sizeof detail)) != 0 ||
+        (status = text_field(&form, "input_hint", "", &input_hint, detail, sizeof detail)) != 0)
         goto out;
-    }
     if (*input_type == '\0')
         input_type = "text";
     /* Any short text, as the original stored it ("image" too); the web

@@ -442,7 +442,8 @@ static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
     if (upload) {
         if (kind != WF_BODY_MULTIPART)
             return wf_reply_missing(rq, "file");
-        limit = payload;
+        /* The code, plus a description and an input_hint at their most. */
+        limit = payload > SIZE_MAX / 2 ? SIZE_MAX / 2 : payload + 2 * (size_t)WF_PLUGIN_TEXT_MAX;
     } else {
         if (kind == WF_BODY_OTHER || kind == WF_BODY_NONE)
             return wf_reply_missing(rq, "plugin_name");

@@ -76,7 +76,8 @@ int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out)
         .input_hint = in->input_hint ? in->input_hint : "",
         .calls = in->calls < 1 ? 1 : in->calls,
     };
-    if (!text_ok(w.description) || !text_ok(w.input_hint))
+    if (!text_ok(w.description) || !text_ok(w.input_hint) ||
+        strlen(w.description) > WF_PLUGIN_TEXT_MAX || strlen(w.input_hint) > WF_PLUGIN_TEXT_MAX)
         return WF_EINVAL;
     if (!text_ok(w.input_type) ||
         wf_utf8_chars(w.input_type, strlen(w.input_type)) > WF_PLUGIN_INPUT_TYPE_MAX)

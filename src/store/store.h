@@ -73,14 +73,18 @@ int wf_store_ping(wf_store *st);
  * timestamps are computed. The whole record as stored is returned in `out`
  * (may be NULL). Same name again = new version, earlier ones kept.
  * WF_EINVAL: a name wf_plugin_name_valid refuses, no code,
- * text that is not UTF-8, or an input_type longer than
- * WF_PLUGIN_INPUT_TYPE_MAX characters
+ * text that is not UTF-8, an input_type longer than
+ * WF_PLUGIN_INPUT_TYPE_MAX characters, a description or input_hint
+ * longer than WF_PLUGIN_TEXT_MAX bytes
  * (NULL description, input_hint, input_type mean "", "", "text"; calls
  * below 1 is stored as 1). */
 int wf_store_plugin_put(wf_store *st, const wf_plugin *in, wf_plugin *out);
 /* input_type is any text the client chose (the original stored "image"),
  * up to this many characters. */
 #define WF_PLUGIN_INPUT_TYPE_MAX 32
+/* description and input_hint, each, in bytes: the list returns them for
+ * every plugin, so they are bounded (64 KiB is plenty for a person). */
+#define WF_PLUGIN_TEXT_MAX 65536
 
 /* The current version of a plugin, with code. WF_ENOTFOUND when absent
  * (also for a name that could never have been stored). */

@@ -125,6 +125,22 @@ class CompatUpload:
         self.assertEqual(r.json["warnings"], [])
 
 
+    def test_description_and_hint_are_at_most_64_kib(self):
+        # Issue 11: the list returns them for every plugin, so they are bounded.
+        t = tag()
+        most = "é" * (65536 // 2)
+        r = self.upload_file(f"big{t}.py", description=most, input_hint=most)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["description"], r.json["input_hint"]), (most, most))
+        for field in ("description", "input_hint"):
+            with self.subTest(field=field):
+                r = self.upload_file(f"over{t}.py", **{field: "x" * 65537})
+                d = self.assertDetail(r, 413)
+                self.assertIn(field, d)
+                self.assertIn("65536", d)
+                self.assertEqual(self.server.get(path(f"over{t}", "/code")).status, 404)
+
+
 class TestCompatUploadSqlite(CompatUpload, ServerCase):
     store = "sqlite"
 

@@ -379,6 +379,18 @@ static void test_not_found_and_bad_input(void **state)
     assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
     in.input_type = "bad \xff";
     assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.input_type = NULL;
+    char *big = malloc(WF_PLUGIN_TEXT_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'd', WF_PLUGIN_TEXT_MAX + 1);
+    big[WF_PLUGIN_TEXT_MAX + 1] = '\0';
+    in.description = big;
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.description = NULL;
+    in.input_hint = big;
+    assert_int_equal(wf_store_plugin_put(st, &in, NULL), WF_EINVAL);
+    in.input_hint = NULL;
+    free(big);
     assert_int_equal(wf_store_plugin_put(st, NULL, NULL), WF_EINVAL);
     /* nothing of that was written */
     assert_int_equal(revision(st), rev);
