@@ -8,14 +8,24 @@ the host on its side of the bridge; this module only shapes the requests.
 """
 import _wf_bridge
 
+# Declares that this SDK speaks WasmForge's bridge (the _wf_bridge module).
+# A replacement SDK (SDK_PATH) without this line is not used: the server
+# warns and uses the built-in one.
+WASMFORGE_BRIDGE = 1
+
 __all__ = ["get_input", "get_input_json", "call_ai", "send_output",
            "list_models", "AIError", "AICallLimitError",
-           "ModelNotAllowedError", "PromptTooLongError",
+           "ModelNotAllowedError", "PromptTooLongError", "AIOptionsError",
            "AIUnavailableError", "AITimeoutError"]
 
 
 class AIError(Exception):
-    """An AI call was refused or failed."""
+    """An AI call was refused or failed. str(e) is the reason, as the
+    "[ERROR] ..." text gives it; e.detail says more, when the host did."""
+
+    def __init__(self, message="", detail=None):
+        super().__init__(message)
+        self.detail = detail
 
 
 class AICallLimitError(AIError):
@@ -30,6 +40,10 @@ class PromptTooLongError(AIError, ValueError):
     """The prompt is longer than MAX_PROMPT_LENGTH characters."""
 
 
+class AIOptionsError(AIError, ValueError):
+    """An option is not one a plugin may set, or its value is out of bounds."""
+
+
 class AIUnavailableError(AIError, ConnectionError):
     """The AI service could not be reached or answered with an error."""
 
@@ -40,7 +54,7 @@ class AITimeoutError(AIError, TimeoutError):
 
 _ERRORS = {cls.__name__: cls for cls in (
     AIError, AICallLimitError, ModelNotAllowedError, PromptTooLongError,
-    AIUnavailableError, AITimeoutError)}
+    AIOptionsError, AIUnavailableError, AITimeoutError)}
 
 
 def get_input():
@@ -63,8 +77,9 @@ def _optional(name, value, kind):
 def call_ai(model, prompt, *, system=None, options=None, raise_on_error=False):
     """Ask `model` to complete `prompt`; returns the full answer.
 
-    On a refusal or failure returns "[ERROR] <reason>", or raises a subclass
-    of AIError when raise_on_error is true."""
+    On a refusal or failure returns "[ERROR] <reason>" (the reason's detail,
+    when there is one, goes to stderr: the run's logs), or raises a
+    subclass of AIError when raise_on_error is true."""
     _optional("model", model, str)
     _optional("prompt", prompt, str)
     _optional("system", system, str)
@@ -75,8 +90,12 @@ def call_ai(model, prompt, *, system=None, options=None, raise_on_error=False):
     if reply.get("ok"):
         return reply["result"]
     message = reply.get("message") or "AI call failed"
+    detail = reply.get("detail")
     if raise_on_error:
-        raise _ERRORS.get(reply.get("error"), AIError)(message)
+        raise _ERRORS.get(reply.get("error"), AIError)(message, detail)
+    if detail:
+        import sys
+        print("call_ai: [ERROR] %s: %s" % (message, detail), file=sys.stderr, flush=True)
     return "[ERROR] " + message
 
 

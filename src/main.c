@@ -54,6 +54,13 @@ static int load_config(wf_config *cfg)
         return -1;
     }
     wf_log_setup((enum wf_log_level)cfg->log_level, cfg->log_json);
+    /* Settings the original's .env may carry that do not apply here. */
+    for (const char *w = cfg->warnings; w != NULL && *w != '\0';) {
+        const char *nl = strchr(w, '\n');
+        int n = nl ? (int)(nl - w) : (int)strlen(w);
+        wf_log_warn("configuration: %.*s", n, w);
+        w = nl ? nl + 1 : w + n;
+    }
     return 0;
 }
 

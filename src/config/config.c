@@ -5,9 +5,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -232,11 +234,12 @@ static int get_bool(source *src, const char *key, int def, int *out, char *err, 
 }
 
 /* ALLOWED_MODELS: comma list, blanks around names ignored, empty items
- * dropped. Exact names, so no case folding. */
+ * dropped. Exact names, so no case folding. Unset: the original's four
+ * models; "*": every model Ollama lists. */
 static int parse_models(wf_config *cfg, const char *v)
 {
     if (v == NULL)
-        v = "";
+        v = WF_DEFAULT_ALLOWED_MODELS;
     size_t cap = 1;
     for (const char *c = v; *c; c++)
         cap += (*c == ',');
@@ -251,6 +254,10 @@ static int parse_models(wf_config *cfg, const char *v)
         char *name = trim(tok);
         if (*name == '\0')
             continue;
+        if (strcmp(name, "*") == 0) {
+            cfg->allowed_models_all = 1;
+            continue;
+        }
         cfg->allowed_models[cfg->allowed_models_n] = strdup(name);
         if (cfg->allowed_models[cfg->allowed_models_n] == NULL) {
             free(copy);
@@ -259,7 +266,55 @@ static int parse_models(wf_config *cfg, const char *v)
         cfg->allowed_models_n++;
     }
     free(copy);
+    if (cfg->allowed_models_all) {
+        /* "*" means every model: names beside it would only mislead. */
+        for (size_t i = 0; i < cfg->allowed_models_n; i++) {
+            free(cfg->allowed_models[i]);
+            cfg->allowed_models[i] = NULL;
+        }
+        cfg->allowed_models_n = 0;
+    }
     return 0;
+}
+
+/* Add one line to cfg->warnings. */
+static int warn(wf_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int warn(wf_config *cfg, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t old = cfg->warnings ? strlen(cfg->warnings) : 0;
+    char *w = realloc(cfg->warnings, old + strlen(line) + 2);
+    if (w == NULL)
+        return WF_ENOMEM;
+    snprintf(w + old, strlen(line) + 2, "%s\n", line);
+    cfg->warnings = w;
+    return 0;
+}
+
+/* Does the file hold WF_SDK_MARKER as a line of its own (blanks around it
+ * allowed)? -1 with errno when it cannot be read. */
+static int sdk_has_marker(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    int found = 0;
+    while (!found && getline(&line, &cap, f) != -1)
+        found = strcmp(trim(line), WF_SDK_MARKER) == 0;
+    int rd_err = ferror(f);
+    free(line);
+    fclose(f);
+    if (rd_err) {
+        errno = EIO;
+        return -1;
+    }
+    return found;
 }
 
 static int is_url_scheme(const char *v, const char *scheme)
@@ -416,6 +471,11 @@ static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
         {"MAX_EXECUTION_TIME", 120, 1, 86400, 0},
         {"MAX_PROMPT_LENGTH", 4000, 1, 10000000, 0},
         {"MAX_AI_CALLS_PER_EXECUTION", 10, 0, 100000, 0},
+        /* Ollama's own defaults are 128 tokens to predict (-1 = no end)
+         * and a 2048-token context; these caps keep one call from holding
+         * the model for minutes or the GPU's memory. */
+        {"MAX_NUM_PREDICT", 4096, 1, 1000000, 0},
+        {"MAX_NUM_CTX", 8192, 256, 1048576, 0},
         {"MAX_MEMORY_MB", 256, 16, 4096, 0},
         {"MAX_OUTPUT_BYTES", 1048576, 1024, 1L << 30, 0},
         {"MAX_INPUT_BYTES", 1048576, 1, 1L << 30, 0},
@@ -434,14 +494,16 @@ static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
     cfg->max_execution_time = (int)k[0].val;
     cfg->max_prompt_length = (int)k[1].val;
     cfg->max_ai_calls = (int)k[2].val;
-    cfg->max_memory_mb = (int)k[3].val;
-    cfg->max_output_bytes = (size_t)k[4].val;
-    cfg->max_input_bytes = (size_t)k[5].val;
-    cfg->max_plugin_bytes = (size_t)k[6].val;
-    cfg->max_concurrent_runs = (int)k[7].val;
-    cfg->max_queued_runs = (int)k[8].val;
-    cfg->shutdown_grace = (int)k[9].val;
-    cfg->run_uid_base = (unsigned)k[10].val;
+    cfg->max_num_predict = (int)k[3].val;
+    cfg->max_num_ctx = (int)k[4].val;
+    cfg->max_memory_mb = (int)k[5].val;
+    cfg->max_output_bytes = (size_t)k[6].val;
+    cfg->max_input_bytes = (size_t)k[7].val;
+    cfg->max_plugin_bytes = (size_t)k[8].val;
+    cfg->max_concurrent_runs = (int)k[9].val;
+    cfg->max_queued_runs = (int)k[10].val;
+    cfg->shutdown_grace = (int)k[11].val;
+    cfg->run_uid_base = (unsigned)k[12].val;
     return 0;
 }
 
@@ -468,6 +530,23 @@ static int load_server_limits(wf_config *cfg, source *src, char *err, size_t err
     return 0;
 }
 
+/* Forget a path setting, saying why. */
+static int drop_path(wf_config *cfg, char **path, const char *key, const char *why,
+                     const char *instead)
+{
+    int rc = warn(cfg, "%s: '%s' %s: ignored, %s", key, *path, why, instead);
+    free(*path);
+    *path = NULL;
+    return rc;
+}
+
+/* SDK_PATH, WASM_PYTHON_PATH and WASM_PYTHON_DIR name optional replacements:
+ * the original's env.example names its own SDK (which speaks the original's
+ * stdin/stdout protocol, not our bridge) and WasmEdge files that are not
+ * there on our machines. Such a setting is ignored with a warning and the
+ * built-in one is used, so the original's .env works as it is.
+ * DB_SSL_CERT is different: a missing CA file must not quietly turn TLS
+ * off, so it stops start-up. */
 static int load_paths(wf_config *cfg, source *src, char *err, size_t errlen)
 {
     int rc = get_str(src, "SDK_PATH", NULL, &cfg->sdk_path);
@@ -479,21 +558,36 @@ static int load_paths(wf_config *cfg, source *src, char *err, size_t errlen)
         rc = get_str(src, "DB_SSL_CERT", NULL, &cfg->db_ssl_cert);
     if (rc != 0)
         return rc;
-    /* Files named in the configuration must exist now, not at first use. */
-    struct {
-        const char *key;
-        const char *path;
-    } files[] = {{"SDK_PATH", cfg->sdk_path},
-                 {"WASM_PYTHON_PATH", cfg->wasm_python_path},
-                 {"DB_SSL_CERT", cfg->db_ssl_cert}};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        if (files[i].path != NULL && access(files[i].path, R_OK) != 0) {
-            wf_errorf(err, errlen, "%s: cannot read '%s': %s", files[i].key, files[i].path,
-                      strerror(errno));
-            return WF_EINVAL;
-        }
+    if (cfg->db_ssl_cert != NULL && access(cfg->db_ssl_cert, R_OK) != 0) {
+        wf_errorf(err, errlen, "DB_SSL_CERT: cannot read '%s': %s", cfg->db_ssl_cert,
+                  strerror(errno));
+        return WF_EINVAL;
     }
-    return 0;
+    if (cfg->sdk_path != NULL) {
+        int has = sdk_has_marker(cfg->sdk_path);
+        char why[300];
+        if (has < 0) {
+            snprintf(why, sizeof why, "cannot be read (%s)", strerror(errno));
+            rc = drop_path(cfg, &cfg->sdk_path, "SDK_PATH", why, "the built-in SDK is used");
+        } else if (has == 0) {
+            rc = drop_path(cfg, &cfg->sdk_path, "SDK_PATH",
+                           "is not an SDK for this server's bridge (it lacks the line "
+                           "\"" WF_SDK_MARKER "\"; the original's SDK speaks another protocol)",
+                           "the built-in SDK is used");
+        }
+        if (rc != 0)
+            return rc;
+    }
+    struct stat st;
+    if (cfg->wasm_python_path != NULL &&
+        (stat(cfg->wasm_python_path, &st) != 0 || !S_ISREG(st.st_mode)))
+        rc = drop_path(cfg, &cfg->wasm_python_path, "WASM_PYTHON_PATH", "is not a file",
+                       "the built-in Python engine is used");
+    if (rc == 0 && cfg->wasm_python_dir != NULL &&
+        (stat(cfg->wasm_python_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = drop_path(cfg, &cfg->wasm_python_dir, "WASM_PYTHON_DIR", "is not a folder",
+                       "the built-in Python engine is used");
+    return rc;
 }
 
 static int load_ollama(wf_config *cfg, source *src, char *err, size_t errlen)
@@ -576,7 +670,7 @@ void wf_config_free(wf_config *cfg)
     char **strs[] = {&cfg->host, &cfg->data_dir, &cfg->sqlite_path, &cfg->pg_conninfo,
                      &cfg->db_ssl_cert, &cfg->ollama_base_url, &cfg->sdk_path,
                      &cfg->wasm_python_path, &cfg->wasm_python_dir, &cfg->api_token,
-                     &cfg->cors_origins, &cfg->web_dir};
+                     &cfg->cors_origins, &cfg->web_dir, &cfg->warnings};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -588,13 +682,14 @@ void wf_config_free(wf_config *cfg)
     }
     cfg->allowed_models = NULL;
     cfg->allowed_models_n = 0;
+    cfg->allowed_models_all = 0;
 }
 
 int wf_config_model_allowed(const wf_config *cfg, const char *model)
 {
     if (model == NULL)
         return 0;
-    if (cfg->allowed_models_n == 0)
+    if (cfg->allowed_models_all)
         return 1;
     for (size_t i = 0; i < cfg->allowed_models_n; i++) {
         if (strcmp(cfg->allowed_models[i], model) == 0)
@@ -620,8 +715,8 @@ void wf_config_describe(const wf_config *cfg, char *out, size_t outlen)
             cfg->db_ssl_cert ? ", TLS verified" : "");
     PUT("ollama            %s\n", cfg->ollama_base_url);
     PUT("allowed models    ");
-    if (cfg->allowed_models_n == 0)
-        PUT("(every model Ollama lists)");
+    if (cfg->allowed_models_all)
+        PUT("* (every model Ollama lists)");
     for (size_t i = 0; i < cfg->allowed_models_n; i++)
         PUT("%s%s", i ? "," : "", cfg->allowed_models[i]);
     PUT("\n");
@@ -629,6 +724,9 @@ void wf_config_describe(const wf_config *cfg, char *out, size_t outlen)
     PUT("limits            %ds, %d MB, %d AI calls, prompt %d chars, output %zu bytes\n",
         cfg->max_execution_time, cfg->max_memory_mb, cfg->max_ai_calls,
         cfg->max_prompt_length, cfg->max_output_bytes);
+    PUT("model options     num_predict <= %d, num_ctx <= %d\n", cfg->max_num_predict,
+        cfg->max_num_ctx);
+    PUT("sdk               %s\n", cfg->sdk_path ? cfg->sdk_path : "built-in");
     PUT("concurrency       %d runs, queue %d\n", cfg->max_concurrent_runs, cfg->max_queued_runs);
     PUT("http              %d connections, %d per address, %ds silence\n",
         cfg->http_max_connections, cfg->http_max_per_ip, cfg->http_timeout_s);

@@ -22,16 +22,24 @@ typedef struct wf_config {
     char *db_ssl_cert;        /* DB_SSL_CERT: CA file; TLS verify-full when set */
 
     char *ollama_base_url;    /* OLLAMA_BASE_URL, no trailing slash */
-    char **allowed_models;    /* ALLOWED_MODELS, NULL-terminated; empty = all */
+    char **allowed_models;    /* ALLOWED_MODELS, NULL-terminated, in their order;
+                               * default the original's four models */
     size_t allowed_models_n;
+    int allowed_models_all;   /* ALLOWED_MODELS=*: every model Ollama lists
+                               * (allowed_models is then empty) */
 
-    char *sdk_path;           /* SDK_PATH or NULL (built-in SDK) */
+    char *sdk_path;           /* SDK_PATH or NULL (built-in SDK); NULL too when
+                               * the file is missing or does not declare our
+                               * bridge (a warning says why) */
     int max_execution_time;   /* seconds, MAX_EXECUTION_TIME, 120 */
     int max_prompt_length;    /* characters, MAX_PROMPT_LENGTH, 4000 */
     int max_ai_calls;         /* MAX_AI_CALLS_PER_EXECUTION, 10 */
+    int max_num_predict;      /* MAX_NUM_PREDICT: cap of options.num_predict, 4096 */
+    int max_num_ctx;          /* MAX_NUM_CTX: cap of options.num_ctx, 8192 */
     enum wf_sandbox_kind sandbox; /* USE_WASMEDGE / SANDBOX */
-    char *wasm_python_path;   /* WASM_PYTHON_PATH or NULL (built-in) */
-    char *wasm_python_dir;    /* WASM_PYTHON_DIR or NULL (built-in) */
+    char *wasm_python_path;   /* WASM_PYTHON_PATH or NULL (built-in; also when
+                               * the file is missing, with a warning) */
+    char *wasm_python_dir;    /* WASM_PYTHON_DIR or NULL (likewise) */
     int max_memory_mb;        /* MAX_MEMORY_MB, 256 */
     size_t max_output_bytes;  /* MAX_OUTPUT_BYTES, 1 MiB */
     size_t max_input_bytes;   /* MAX_INPUT_BYTES, 1 MiB */
@@ -51,7 +59,18 @@ typedef struct wf_config {
     int http_timeout_s;       /* HTTP_TIMEOUT, seconds a connection may stay silent, 30 */
     int run_history_days;     /* RUN_HISTORY_DAYS, 0 = keep forever, 30 */
     long run_history_max_rows;/* RUN_HISTORY_MAX_ROWS, 0 = no limit, 100000 */
+    char *warnings;           /* settings ignored at load, one line each (why
+                               * and what is used instead), or NULL; the
+                               * caller logs them once logging is set up */
 } wf_config;
+
+/* The marker line a replacement platform_sdk.py (SDK_PATH) must hold to be
+ * used: it says the SDK speaks our bridge (the _wf_bridge module), not the
+ * original's stdin/stdout protocol. */
+#define WF_SDK_MARKER "WASMFORGE_BRIDGE = 1"
+
+/* The original's default allowlist. */
+#define WF_DEFAULT_ALLOWED_MODELS "mistral:latest,llama3.2:latest,gemma2:2b,qwen2.5:1.5b"
 
 /* A lookup function for keys: returns the value or NULL. Lets tests feed
  * their own environment; wf_config_getenv reads the process environment. */
@@ -66,8 +85,9 @@ int wf_config_load(wf_config *cfg, wf_config_lookup_fn lookup, void *ctx,
                    const char *dotenv_path, char *err, size_t errlen);
 void wf_config_free(wf_config *cfg);
 
-/* Is `model` in ALLOWED_MODELS (exact name)? True for any model when the
- * list is empty. */
+/* Is `model` in ALLOWED_MODELS (exact name, case and all)? True for any
+ * model with ALLOWED_MODELS=*. The one place the allowlist is decided: the
+ * bridge, the run's list_models, /api/models/list and /metrics ask here. */
 int wf_config_model_allowed(const wf_config *cfg, const char *model);
 
 /* Human-readable summary of the configuration with secrets masked, one key

@@ -10,10 +10,6 @@
 #include "common/wf_error.h"
 #include "http/json_shapes.h"
 
-/* Ollama calls from HTTP handlers: short, so a dead Ollama is reported
- * within a few seconds. */
-#define OLLAMA_TIMEOUT_MS 2500
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -140,117 +136,90 @@ static char *dump_free(json_t *j)
     return t;
 }
 
-static void ollama_health_work(struct wf_call *c)
+/* Both answers come from Ollama's last known state (ollama.h): a request
+ * never waits on Ollama, so a hung Ollama cannot tie up the server's
+ * threads however many ask. Only a request that comes before the first
+ * look at Ollama has finished (just after start) waits for it, on a
+ * worker, at most OLLAMA_FIRST_WAIT_MS. */
+#define OLLAMA_FIRST_WAIT_MS 3000
+
+static char *ollama_health_text(struct wf_http *srv, const wf_ollama_state *st)
 {
-    struct wf_http *srv = c->rq.srv;
-    char url[512], err[512] = "";
+    char url[512];
     url_without_credentials(wf_ollama_base_url(srv->ollama), url, sizeof url);
-    char *version = NULL;
-    json_t *models = NULL;
     json_t *out;
-    /* One budget for both calls: a slow Ollama is "disconnected" within
-     * about OLLAMA_TIMEOUT_MS + 0.5 s, not twice that. */
-    int64_t t0 = mono_ms();
-    int rc = wf_ollama_version(srv->ollama, OLLAMA_TIMEOUT_MS, &version, err, sizeof err);
-    if (rc == 0) {
-        int64_t left = OLLAMA_TIMEOUT_MS - (mono_ms() - t0);
-        rc = wf_ollama_tags(srv->ollama, left < 500 ? 500 : (int)left, &models, err, sizeof err);
-    }
-    if (rc == 0) {
+    if (st->connected) {
         json_t *names = json_array();
         size_t i;
         json_t *m;
-        json_array_foreach(models, i, m) {
+        json_array_foreach(st->models, i, m) {
             json_t *n = json_object_get(m, "name");
             if (json_is_string(n))
                 json_array_append(names, n);
         }
         out = json_pack("{s:s, s:s, s:o, s:s}", "status", "connected", "url", url, "models", names,
-                        "version", version ? version : "");
+                        "version", st->version ? st->version : "");
     } else {
-        if (err[0] == '\0')
-            snprintf(err, sizeof err, "%s", wf_strerror(rc));
-        out = json_pack("{s:s, s:s, s:s}", "status", "disconnected", "url", url, "error", err);
+        out = json_pack("{s:s, s:s, s:s}", "status", "disconnected", "url", url, "error",
+                        st->error);
     }
-    free(version);
-    json_decref(models);
-    char *t = dump_free(out);
+    return dump_free(out);
+}
+
+static char *models_text(struct wf_http *srv, const wf_ollama_state *st)
+{
+    /* Ollama down: every allowed model is listed unavailable. */
+    return dump_free(wf_json_models_list(srv->cfg, st->connected ? st->models : NULL));
+}
+
+typedef char *(*state_answer_fn)(struct wf_http *srv, const wf_ollama_state *st);
+
+static void answer_from_state(struct wf_call *c, int wait_ms, state_answer_fn fn)
+{
+    wf_ollama_state st;
+    wf_ollama_state_get(c->rq.srv->ollama, wait_ms, &st);
+    char *t = fn(c->rq.srv, &st);
+    wf_ollama_state_clear(&st);
     wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");
 }
 
-enum MHD_Result wf_api_health_ollama(struct wf_call *c)
+static void ollama_health_work(struct wf_call *c)
 {
-    return wf_call_offload(c, ollama_health_work);
-}
-
-/* ---- GET /api/models/list ---------------------------------------------------- */
-
-struct types_ctx {
-    struct wf_http *srv;
-    int64_t deadline_ms; /* no more /api/show calls after this */
-};
-
-/* A model's type: from /api/show (its capabilities and families say
- * vision or embedding better than the tags list) the first time a model
- * and digest is seen, then from the cache; from the tags entry alone when
- * /api/show does not answer or the request's time budget is spent. */
-static const char *model_type(json_t *tag, void *arg)
-{
-    struct types_ctx *ctx = arg;
-    struct wf_http *srv = ctx->srv;
-    const char *name = json_string_value(json_object_get(tag, "name"));
-    const char *digest = json_string_value(json_object_get(tag, "digest"));
-    char key[256];
-    if (name == NULL || (size_t)snprintf(key, sizeof key, "%s@%s", name, digest ? digest : "")
-                            >= sizeof key)
-        return wf_ollama_model_type(tag, NULL);
-
-    const char *type = NULL;
-    pthread_mutex_lock(&srv->types_mu);
-    for (size_t i = 0; i < srv->types_n && type == NULL; i++)
-        if (strcmp(srv->types[i].key, key) == 0)
-            type = srv->types[i].type;
-    pthread_mutex_unlock(&srv->types_mu);
-    if (type != NULL)
-        return type;
-    if (mono_ms() >= ctx->deadline_ms)
-        return wf_ollama_model_type(tag, NULL);
-
-    json_t *show = NULL;
-    char err[256];
-    int left = (int)(ctx->deadline_ms - mono_ms());
-    if (wf_ollama_show(srv->ollama, name, left < 1500 ? left : 1500, &show, err, sizeof err) != 0)
-        return wf_ollama_model_type(tag, NULL);
-    type = wf_ollama_model_type(tag, show);
-    json_decref(show);
-    pthread_mutex_lock(&srv->types_mu);
-    if (srv->types_n < sizeof srv->types / sizeof srv->types[0]) {
-        snprintf(srv->types[srv->types_n].key, sizeof srv->types[0].key, "%s", key);
-        srv->types[srv->types_n++].type = type;
-    }
-    pthread_mutex_unlock(&srv->types_mu);
-    return type;
+    answer_from_state(c, OLLAMA_FIRST_WAIT_MS, ollama_health_text);
 }
 
 static void models_work(struct wf_call *c)
 {
-    struct wf_http *srv = c->rq.srv;
-    char err[256];
-    json_t *tags = NULL;
-    int64_t t0 = mono_ms();
-    if (wf_ollama_tags(srv->ollama, OLLAMA_TIMEOUT_MS, &tags, err, sizeof err) != 0)
-        tags = NULL; /* Ollama down: every allowed model is listed unavailable */
-    struct types_ctx ctx = { srv, t0 + OLLAMA_TIMEOUT_MS };
-    json_t *list = wf_json_models_list(srv->cfg->allowed_models, srv->cfg->allowed_models_n, tags,
-                                       model_type, &ctx);
-    json_decref(tags);
-    char *t = dump_free(list);
-    wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");
+    answer_from_state(c, OLLAMA_FIRST_WAIT_MS, models_text);
 }
+
+/* Answer at once from the known state, or (before the first look) on a
+ * worker that waits for it. */
+static enum MHD_Result answer_state(struct wf_call *c, state_answer_fn fn, wf_work_fn work)
+{
+    wf_ollama_state st;
+    wf_ollama_state_get(c->rq.srv->ollama, 0, &st);
+    if (!st.known) {
+        wf_ollama_state_clear(&st);
+        return wf_call_offload(c, work);
+    }
+    char *t = fn(c->rq.srv, &st);
+    wf_ollama_state_clear(&st);
+    if (t == NULL)
+        return wf_reply_error(&c->rq, 500, "Internal error: out of memory");
+    return wf_reply(&c->rq, 200, "application/json", t, strlen(t), MHD_RESPMEM_MUST_FREE);
+}
+
+enum MHD_Result wf_api_health_ollama(struct wf_call *c)
+{
+    return answer_state(c, ollama_health_text, ollama_health_work);
+}
+
+/* ---- GET /api/models/list ---------------------------------------------------- */
 
 enum MHD_Result wf_api_models_list(struct wf_call *c)
 {
-    return wf_call_offload(c, models_work);
+    return answer_state(c, models_text, models_work);
 }
 
 /* ---- GET /metrics, /openapi.json, /docs ---------------------------------------- */

@@ -86,15 +86,6 @@ struct wf_http {
     int inflight_n;
     int calls_alive;          /* wf_call structs not yet freed */
 
-    /* Model types from Ollama's /api/show, by name and digest (a model's
-     * digest changes when it is pulled again). */
-    pthread_mutex_t types_mu;
-    struct {
-        char key[256];
-        const char *type; /* a static string of wf_ollama_model_type */
-    } types[128];
-    size_t types_n;
-
     /* Static UI */
     char *web_dir; /* NULL when the folder is missing */
     int web_fd;

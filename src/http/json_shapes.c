@@ -101,18 +101,16 @@ json_t *wf_json_run_record(const wf_run_record *r)
     return wf_run_result_json(&res);
 }
 
-const char *wf_model_type_from_name(const char *name)
-{
-    if (name == NULL)
-        return "text";
-    if (strcasestr(name, "embed") || strcasestr(name, "minilm"))
-        return "embedding";
-    if (strcasestr(name, "llava") || strcasestr(name, "vision") || strcasestr(name, "moondream"))
-        return "vision";
-    if (strcasestr(name, "code") || strcasestr(name, "starcoder") || strcasestr(name, "deepseek-coder"))
-        return "code";
-    return "text";
-}
+/* The original's model table (its models.py): type and description of the
+ * four models it knew. */
+static const struct {
+    const char *name, *type, *description;
+} original_models[] = {
+    {"mistral:latest", "code", "Code review, bug detection, generation"},
+    {"llama3.2:latest", "text", "Summarization, translation, analysis, Q&A"},
+    {"gemma2:2b", "text", "Lightweight text generation and analysis"},
+    {"qwen2.5:1.5b", "text", "Multilingual text processing"},
+};
 
 /* A tags entry's model name ("name", or "model" in some versions). */
 static const char *tag_name(json_t *t)
@@ -140,33 +138,25 @@ static json_t *tag_str(json_t *obj, const char *key)
     return s && *s ? json_string(s) : json_null();
 }
 
-static json_t *model_entry(const char *name, json_t *tag, int allowed,
-                           wf_model_type_fn type_of, void *ctx)
+static json_t *model_entry(const char *name, json_t *tag)
 {
     json_t *details = tag ? json_object_get(tag, "details") : NULL;
-    const char *type = NULL;
-    if (tag != NULL && type_of != NULL)
-        type = type_of(tag, ctx);
-    if (type == NULL)
-        type = wf_model_type_from_name(name);
-
-    char desc[256];
-    if (tag == NULL) {
-        snprintf(desc, sizeof desc, "%s (not available on the Ollama server)", name);
-    } else {
-        const char *fam = json_string_value(json_object_get(details, "family"));
-        const char *ps = json_string_value(json_object_get(details, "parameter_size"));
-        const char *q = json_string_value(json_object_get(details, "quantization_level"));
-        snprintf(desc, sizeof desc, "%s %s model%s%s%s%s", fam && *fam ? fam : "Ollama", type,
-                 ps && *ps ? ", " : "", ps && *ps ? ps : "", q && *q ? ", " : "", q && *q ? q : "");
+    const char *type = "text";
+    const char *desc = NULL;
+    for (size_t i = 0; i < sizeof original_models / sizeof original_models[0]; i++) {
+        if (strcmp(original_models[i].name, name) == 0) {
+            type = original_models[i].type;
+            desc = original_models[i].description;
+        }
     }
+    json_t *d = desc ? json_string(desc) : json_sprintf("%s model", name);
     json_t *size = json_object_get(tag, "size");
-    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o}",
+    return json_pack("{s:s, s:s, s:o, s:b, s:b, s:o, s:o, s:o, s:o}",
                      "name", name,
                      "type", type,
-                     "description", desc,
+                     "description", d,
                      "available", tag != NULL,
-                     "allowed", allowed,
+                     "allowed", 1,
                      "family", tag_str(details, "family"),
                      "parameter_size", tag_str(details, "parameter_size"),
                      "quantization", tag_str(details, "quantization_level"),
@@ -174,18 +164,15 @@ static json_t *model_entry(const char *name, json_t *tag, int allowed,
                                                          : json_null());
 }
 
-json_t *wf_json_models_list(char *const *allowed, size_t n, json_t *tags,
-                            wf_model_type_fn type_of, void *ctx)
+json_t *wf_json_models_list(const wf_config *cfg, json_t *tags)
 {
     json_t *arr = json_array();
     if (arr == NULL)
         return NULL;
-    if (n > 0) {
-        for (size_t i = 0; i < n; i++) {
-            if (allowed[i] == NULL)
-                continue;
-            json_t *tag = json_is_array(tags) ? find_tag(tags, allowed[i]) : NULL;
-            json_t *e = model_entry(allowed[i], tag, 1, type_of, ctx);
+    if (!cfg->allowed_models_all) {
+        for (size_t i = 0; i < cfg->allowed_models_n; i++) {
+            json_t *tag = json_is_array(tags) ? find_tag(tags, cfg->allowed_models[i]) : NULL;
+            json_t *e = model_entry(cfg->allowed_models[i], tag);
             if (e == NULL || json_array_append_new(arr, e) != 0)
                 goto oom;
         }
@@ -197,7 +184,7 @@ json_t *wf_json_models_list(char *const *allowed, size_t n, json_t *tags,
         const char *name = tag_name(t);
         if (name == NULL)
             continue;
-        json_t *e = model_entry(name, t, 1, type_of, ctx);
+        json_t *e = model_entry(name, t);
         if (e == NULL || json_array_append_new(arr, e) != 0)
             goto oom;
     }

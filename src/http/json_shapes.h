@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "config/config.h"
+
 #include "runs/runs.h"
 #include "store/store.h"
 
@@ -33,15 +35,11 @@ json_t *wf_json_plugin_list(const wf_plugin *list, size_t n);
  * builder of that shape) plus input_data. */
 json_t *wf_json_run_record(const wf_run_record *r);
 
-/* GET /api/models/list. allowed/n: ALLOWED_MODELS (n == 0: every model
- * Ollama has). tags: Ollama's "models" array, or NULL when Ollama is down
- * (then every allowed model is listed with available:false). type_of
- * gives a model's type from its tags entry (may be NULL: then "text"). */
-typedef const char *(*wf_model_type_fn)(json_t *tag_entry, void *ctx);
-json_t *wf_json_models_list(char *const *allowed, size_t n, json_t *tags,
-                            wf_model_type_fn type_of, void *ctx);
-
-/* A model's type guessed from its name alone (Ollama unreachable). */
-const char *wf_model_type_from_name(const char *name);
+/* GET /api/models/list: the ALLOWED_MODELS in their order (with "*":
+ * every model in tags), each with the original's type and description
+ * (its table for its four models; else "text" and "<name> model"),
+ * available = in tags, and our facts from the tags entry. tags: Ollama's
+ * "models" array, or NULL when Ollama is down (every model unavailable). */
+json_t *wf_json_models_list(const wf_config *cfg, json_t *tags);
 
 #endif

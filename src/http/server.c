@@ -692,11 +692,17 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
     srv->store = deps->store;
     srv->ollama = deps->ollama;
     srv->runs = deps->runs;
+    if (srv->ollama != NULL) {
+        /* The first look at Ollama starts now, so its state is known by the
+         * time the first request asks for it (api_misc.c). */
+        wf_ollama_state st;
+        wf_ollama_state_get(srv->ollama, 0, &st);
+        wf_ollama_state_clear(&st);
+    }
     srv->web_fd = -1;
     srv->quiesced_fd = -1;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_mutex_init(&srv->cache_mu, NULL);
-    pthread_mutex_init(&srv->types_mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
 
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -855,7 +861,6 @@ void wf_http_stop(wf_http *srv)
     free(srv->health_degraded);
     pthread_mutex_destroy(&srv->mu);
     pthread_mutex_destroy(&srv->cache_mu);
-    pthread_mutex_destroy(&srv->types_mu);
     pthread_cond_destroy(&srv->cv);
     free(srv);
 }

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/wf_error.h"
+#include "ollama/watch.h"
 
 #ifndef WF_VERSION
 #define WF_VERSION "dev"
@@ -41,6 +42,7 @@ struct wf_ollama {
     CURL *idle[WF_OLLAMA_IDLE_MAX];
     int nidle;
     atomic_int cancelled;          /* wf_ollama_cancel_all */
+    wf_ollama_watch *watch;        /* wf_ollama_state_get */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -99,6 +101,10 @@ int wf_ollama_new(const char *base_url, wf_ollama **out)
         curl_share_setopt(ol->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     }
     pthread_mutex_init(&ol->idle_lock, NULL);
+    if (wf_ollama_watch_new(ol, &ol->watch) != 0) {
+        wf_ollama_free(ol);
+        return WF_ENOMEM;
+    }
     *out = ol;
     return 0;
 }
@@ -107,6 +113,8 @@ void wf_ollama_free(wf_ollama *ol)
 {
     if (ol == NULL)
         return;
+    atomic_store(&ol->cancelled, 1);
+    wf_ollama_watch_free(ol->watch);
     for (int i = 0; i < ol->nidle; i++)
         curl_easy_cleanup(ol->idle[i]);
     pthread_mutex_destroy(&ol->idle_lock);
@@ -121,6 +129,19 @@ void wf_ollama_free(wf_ollama *ol)
 const char *wf_ollama_base_url(const wf_ollama *ol)
 {
     return ol->base_url;
+}
+
+int wf_ollama_state_get(wf_ollama *ol, int wait_ms, wf_ollama_state *out)
+{
+    return wf_ollama_watch_get(ol->watch, wait_ms, out);
+}
+
+void wf_ollama_state_clear(wf_ollama_state *st)
+{
+    free(st->version);
+    json_decref(st->models);
+    st->version = NULL;
+    st->models = NULL;
 }
 
 /* An easy handle for one call: an idle one (reset, its connections kept)

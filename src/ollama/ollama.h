@@ -49,6 +49,26 @@ int wf_ollama_generate(wf_ollama *ol, const char *model, const char *prompt,
                        const char *system, json_t *options, int timeout_ms,
                        char **answer, char *err, size_t errlen);
 
+/* Ollama's last known state, for /health/ollama, /api/models/list and a
+ * run's list_models. One thread per client keeps it: the first read starts
+ * it, and a read that finds the state older than a second asks it for a
+ * new look (version, then tags, 2.5 s at most) but gets the state it found
+ * at once. So at most one request for Ollama's state is in flight, however
+ * many readers there are, and no reader waits on Ollama, except that a
+ * read before the first look has finished waits for it up to wait_ms
+ * (0: not at all; known is then 0). */
+typedef struct wf_ollama_state {
+    int known;          /* a look has finished */
+    int connected;      /* it reached Ollama */
+    char *version;      /* connected: /api/version's (malloc'd) */
+    json_t *models;     /* connected: /api/tags' "models" (a new reference) */
+    char error[512];    /* not connected: why */
+    long long age_ms;   /* how old the look is; -1 when not known */
+} wf_ollama_state;
+
+int wf_ollama_state_get(wf_ollama *ol, int wait_ms, wf_ollama_state *out);
+void wf_ollama_state_clear(wf_ollama_state *st);
+
 /* The model type the API reports ("text", "code", "embedding", "vision")
  * from a /api/tags entry and, when available, its /api/show answer. */
 const char *wf_ollama_model_type(json_t *tag_entry, json_t *show_info);

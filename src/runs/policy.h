@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "common/utf8.h"
+#include "config/config.h"
 
 enum wf_bridge_op {
     WF_OP_CALL_AI = 1,
@@ -43,30 +44,34 @@ typedef struct wf_bridge_msg {
 /* Check a frame's shape and pick its fields. 0 or WF_EPROTO with err. */
 int wf_bridge_msg_parse(json_t *frame, wf_bridge_msg *out, char *err, size_t errlen);
 
-typedef struct wf_ai_policy {
-    int max_calls;                /* successful calls allowed per run */
-    int max_prompt_chars;         /* characters (code points) per prompt */
-    char *const *allowed;         /* exact model names; n == 0 means all */
-    size_t allowed_n;
-} wf_ai_policy;
-
 /* Refusal classes, as the SDK's exception names. */
 #define WF_AI_ERR_LIMIT      "AICallLimitError"
 #define WF_AI_ERR_NOT_ALLOWED "ModelNotAllowedError"
 #define WF_AI_ERR_TOO_LONG   "PromptTooLongError"
+#define WF_AI_ERR_OPTIONS    "AIOptionsError"
 #define WF_AI_ERR_GENERIC    "AIError"
 #define WF_AI_ERR_UNAVAIL    "AIUnavailableError"
 #define WF_AI_ERR_TIMEOUT    "AITimeoutError"
 
-/* Decide a call_ai request, in the original's order: call limit, missing
- * model or prompt, allowlist (exact name), prompt length. calls_done
- * counts successful calls only. Returns NULL when the call may go ahead,
- * else the refusal class, with the reason in msg. */
-const char *wf_ai_policy_check(const wf_ai_policy *p, int calls_done,
-                               const wf_bridge_msg *m, char *msg, size_t msglen);
+/* The host's decision on one call_ai request. */
+typedef struct wf_ai_verdict {
+    const char *cls;      /* NULL: the call may go ahead; else the refusal class */
+    char message[256];    /* the text the plugin sees after "[ERROR] ": the
+                           * original's strings exactly where it had one */
+    char detail[256];     /* why, for the run's logs and the typed error */
+    json_t *options;      /* the options to send on (checked, capped, built
+                           * anew: nothing of the plugin's object is passed
+                           * through), or NULL; the caller decrefs */
+} wf_ai_verdict;
 
-int wf_ai_model_allowed(const wf_ai_policy *p, const char *model);
-
-/* Number of code points in valid UTF-8 text: wf_utf8_chars (common/utf8.h). */
+/* Decide a call_ai request, in the original's order: call limit
+ * (calls_done counts successful calls only), missing model or prompt,
+ * allowlist (exact name, wf_config_model_allowed), prompt length (prompt
+ * and system text together, in characters, against MAX_PROMPT_LENGTH),
+ * then ours: options (an allow-list of Ollama's sampling options, each
+ * with its type and bounds; num_predict and num_ctx capped at
+ * MAX_NUM_PREDICT and MAX_NUM_CTX). Returns v->cls. */
+const char *wf_ai_policy_check(const wf_config *cfg, int calls_done, const wf_bridge_msg *m,
+                               wf_ai_verdict *v);
 
 #endif

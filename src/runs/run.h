@@ -66,6 +66,7 @@ struct wf_run {
     int slot_held;           /* ended, but its slot is kept until the AI
                               * job's answer is back (supervisor.c) */
     int ai_calls;            /* successful calls */
+    int ai_requests;         /* calls sent to Ollama, failed ones too */
     int done_seen;
     char *done_status;
     char *done_error;

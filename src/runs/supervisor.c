@@ -66,7 +66,6 @@ struct wf_runs {
     wf_sandbox *sb;
     char sb_detail[512];
     char *sdk;                /* SDK_PATH's contents, or NULL: built in */
-    wf_ai_policy policy;
     size_t max_frame;
     wf_pool *pool;
     double start_ms;
@@ -139,6 +138,15 @@ static int encode_reply(json_t *o, unsigned char **out, size_t *n)
 static int reply_error(const char *cls, const char *msg, unsigned char **out, size_t *n)
 {
     return encode_reply(json_pack("{s:b,s:s,s:s}", "ok", 0, "error", cls, "message", msg),
+                        out, n);
+}
+
+/* A refusal: the message the plugin sees (the original's text) and, for
+ * its logs and the typed error, why. */
+static int reply_refusal(const wf_ai_verdict *v, unsigned char **out, size_t *n)
+{
+    return encode_reply(json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "error", v->cls, "message",
+                                  v->message, "detail", v->detail),
                         out, n);
 }
 
@@ -228,27 +236,27 @@ static void ai_job_fn(void *arg)
         }
         wf_metrics_ai_call(j->model, outcome);
     } else {
-        json_t *models = NULL;
-        rc = left <= 0 ? WF_ETIMEOUT
-                       : wf_ollama_tags(rs->ollama, (int)(left < 5000 ? left : 5000), &models,
-                                        err, sizeof err);
-        if (rc == 0) {
+        /* From the state the server keeps (ollama.h): this run's request
+         * causes at most the one look that state may need. */
+        wf_ollama_state st;
+        wf_ollama_state_get(rs->ollama, (int)(left < 3000 ? (left > 0 ? left : 0) : 3000), &st);
+        if (st.connected) {
             json_t *names = json_array();
             size_t i;
             json_t *m;
-            json_array_foreach(models, i, m) {
+            json_array_foreach(st.models, i, m) {
                 const char *name = json_string_value(json_object_get(m, "name"));
-                if (name && wf_ai_model_allowed(&rs->policy, name))
+                if (name && wf_config_model_allowed(rs->cfg, name))
                     json_array_append_new(names, json_string(name));
             }
             encode_reply(json_pack("{s:b,s:o}", "ok", 1, "result", names), &ev->reply,
                          &ev->reply_len);
         } else {
-            scrub_address(err, wf_ollama_base_url(rs->ollama));
-            reply_error(WF_AI_ERR_UNAVAIL, err[0] ? err : "AI service unavailable",
+            scrub_address(st.error, wf_ollama_base_url(rs->ollama));
+            reply_error(WF_AI_ERR_UNAVAIL, st.error[0] ? st.error : "AI service unavailable",
                         &ev->reply, &ev->reply_len);
         }
-        json_decref(models);
+        wf_ollama_state_clear(&st);
     }
     free(j->model);
     free(j->prompt);
@@ -535,16 +543,32 @@ static void handle_msg(wf_runs *rs, wf_run *r, json_t *frame)
             return;
         }
         if (m.op == WF_OP_CALL_AI) {
-            char msg[512];
-            const char *cls = wf_ai_policy_check(&rs->policy, r->ai_calls, &m, msg, sizeof msg);
-            if (cls != NULL) {
+            wf_ai_verdict v;
+            wf_ai_policy_check(rs->cfg, r->ai_calls, &m, &v);
+            /* Failed calls do not count towards the limit (the original's
+             * rule), so the requests a run can cause are capped apart. */
+            int cap = 2 * rs->cfg->max_ai_calls + 1;
+            if (v.cls == NULL && r->ai_requests >= cap) {
+                v.cls = WF_AI_ERR_LIMIT;
+                snprintf(v.message, sizeof v.message, "AI call limit reached");
+                snprintf(v.detail, sizeof v.detail, "this run sent %d requests to the AI "
+                         "service, failed ones included: the most a run may send is %d "
+                         "(2 x MAX_AI_CALLS_PER_EXECUTION + 1)", r->ai_requests, cap);
+            }
+            if (v.cls != NULL) {
+                json_decref(v.options);
                 wf_metrics_ai_call(m.model, "refused");
                 unsigned char *bytes;
                 size_t n;
-                if (reply_error(cls, msg, &bytes, &n) == 0)
+                if (reply_refusal(&v, &bytes, &n) == 0)
                     queue_tx(rs, r, bytes, n);
                 return;
             }
+            m.options = v.options;
+            r->ai_requests++;
+            start_ai_job(rs, r, &m);
+            json_decref(v.options);
+            return;
         }
         start_ai_job(rs, r, &m);
         return;
@@ -945,10 +969,6 @@ int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama, wf_run
     rs->epfd = rs->wakefd = -1;
     pthread_mutex_init(&rs->mu, NULL);
     pthread_cond_init(&rs->changed, NULL);
-    rs->policy.max_calls = cfg->max_ai_calls;
-    rs->policy.max_prompt_chars = cfg->max_prompt_length;
-    rs->policy.allowed = cfg->allowed_models;
-    rs->policy.allowed_n = cfg->allowed_models_n;
     /* Room for a done message carrying a capped result and traceback. */
     rs->max_frame = cfg->max_output_bytes * 2 + (1u << 20);
     int rc;

@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wf_bridge_rx_init(&rx, 4096);
     char err[256];
     char *allowed[] = {"mistral:latest", NULL};
-    wf_ai_policy pol = {.max_calls = 3, .max_prompt_chars = 100, .allowed = allowed,
-                        .allowed_n = 1};
+    wf_config cfg = {.max_ai_calls = 3, .max_prompt_length = 100, .allowed_models = allowed,
+                     .allowed_models_n = 1, .max_num_predict = 4096, .max_num_ctx = 8192};
     for (size_t off = 0; off < size;) {
         size_t n = size - off < step ? size - off : step;
         if (wf_bridge_rx_feed(&rx, data + off, n, err, sizeof err) < 0)
@@ -34,8 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while ((rc = wf_bridge_rx_next(&rx, &m, err, sizeof err)) == 1) {
             wf_bridge_msg msg;
             if (wf_bridge_msg_parse(m, &msg, err, sizeof err) == 0 && msg.op == WF_OP_CALL_AI) {
-                char why[256];
-                wf_ai_policy_check(&pol, 0, &msg, why, sizeof why);
+                wf_ai_verdict v;
+                wf_ai_policy_check(&cfg, 0, &msg, &v);
+                json_decref(v.options);
             }
             /* What decodes must encode again. */
             unsigned char *out;

@@ -298,3 +298,95 @@ class RunBehaviour:
     def test_system_prompt_uses_chat(self):
         res = self.run_plugin('from platform_sdk import call_ai\nprint(call_ai("mistral:latest", "p", system="s"))\n')
         self.assertEqual(res["output"], "echo: [s] p\n")
+
+    # ---- what the host lets through to a model (issue 11 points 3, 10; 12.7) ----
+    def generate_requests(self):
+        return [r for r in self.double.requests()
+                if r["path"] in ("/api/generate", "/api/chat")]
+
+    def test_original_error_strings_exactly(self):
+        res = self.run_plugin(dedent('''
+            from platform_sdk import call_ai
+            print(call_ai("", "x"))
+            print(call_ai("mistral:latest", ""))
+            print(call_ai("gpt-4", "x"))
+            print(call_ai("mistral:latest", "y" * 101))
+            for i in range(4):
+                call_ai("mistral:latest", "ok")
+            print(call_ai("mistral:latest", "one more"))
+        '''))
+        self.assertTrue(res["success"], res)
+        self.assertEqual(res["output"].splitlines(), [
+            "[ERROR] Missing model or prompt", "[ERROR] Missing model or prompt",
+            "[ERROR] Model 'gpt-4' not allowed", "[ERROR] Prompt too long",
+            "[ERROR] AI call limit reached"])
+        # the detail is in the run's logs, not in the string
+        self.assertIn("101 characters in the prompt; MAX_PROMPT_LENGTH is 100", res["logs"])
+        self.assertIn("ALLOWED_MODELS does not list it", res["logs"])
+
+    def test_system_text_counts_against_the_prompt_limit(self):
+        res = self.run_plugin(dedent('''
+            from platform_sdk import call_ai, PromptTooLongError
+            print(call_ai("mistral:latest", "p" * 10, system="s" * 90))
+            print(call_ai("mistral:latest", "p" * 10, system="s" * 91))
+            print(call_ai("mistral:latest", "p", system="s" * 900000))
+            try:
+                call_ai("mistral:latest", "p", system="s" * 100, raise_on_error=True)
+            except PromptTooLongError as e:
+                print("raised", str(e), "|", e.detail)
+        '''))
+        self.assertTrue(res["success"], res)
+        lines = res["output"].splitlines()
+        self.assertEqual(lines[0], "echo: [%s] %s" % ("s" * 90, "p" * 10))
+        self.assertEqual(lines[1:3], ["[ERROR] Prompt too long"] * 2)
+        self.assertEqual(lines[3], "raised Prompt too long | 101 characters in the prompt "
+                                   "and the system text; MAX_PROMPT_LENGTH is 100")
+        # only the call that fitted reached the model
+        self.assertEqual(len(self.generate_requests()), 1)
+
+    def test_options_are_an_allow_list_with_bounds(self):
+        res = self.run_plugin(dedent('''
+            from platform_sdk import call_ai, AIOptionsError
+            print(call_ai("mistral:latest", "a", options={"num_ctx": 1000000, "num_predict": -1,
+                                                          "temperature": 0.5, "stop": ["x"]}))
+            print(call_ai("mistral:latest", "b", options={"num_gpu": 99}))
+            print(call_ai("mistral:latest", "c", options={"temperature": {"nested": [1]}}))
+            print(call_ai("mistral:latest", "d", options={"top_p": 7}))
+            try:
+                call_ai("mistral:latest", "e", options={"use_mmap": False}, raise_on_error=True)
+            except ValueError as e:
+                assert isinstance(e, AIOptionsError)
+                print("raised", e)
+        '''))
+        self.assertTrue(res["success"], res)
+        self.assertEqual(res["output"].splitlines(), [
+            "echo: a", "[ERROR] Option 'num_gpu' not allowed",
+            "[ERROR] Invalid value for option 'temperature'",
+            "[ERROR] Invalid value for option 'top_p'", "raised Option 'use_mmap' not allowed"])
+        self.assertIn("option 'top_p' must be a number from 0 to 1", res["logs"])
+        sent = self.generate_requests()
+        self.assertEqual(len(sent), 1, sent)
+        # what reached Ollama: the capped values (MAX_NUM_CTX, MAX_NUM_PREDICT defaults)
+        self.assertEqual(sent[0]["body"]["options"],
+                         {"num_ctx": 8192, "num_predict": 4096, "temperature": 0.5, "stop": ["x"]})
+        self.assertEqual(res["ai_calls"], 1)
+
+    def test_failed_calls_are_capped_at_the_double(self):
+        # 110 failing calls (Ollama answers 500) and 100 list_models with a
+        # limit of 3: at most 2 x 3 + 1 requests reach Ollama for calls.
+        self.double.configure(fault="http500", fault_paths=["/api/generate"])
+        res = self.run_plugin(dedent('''
+            from platform_sdk import call_ai, list_models
+            out = [call_ai("mistral:latest", "n%d" % i) for i in range(110)]
+            for i in range(100):
+                list_models()
+            print(len([o for o in out if o == "[ERROR] AI call limit reached"]))
+            print(out[0][:8])
+        '''), timeout=120)
+        self.assertTrue(res["success"], res)
+        self.assertEqual(res["output"].splitlines(), ["103", "[ERROR] "])
+        self.assertEqual(res["ai_calls"], 0)
+        self.assertEqual(len(self.generate_requests()), 7)
+        self.assertIn("7 (2 x MAX_AI_CALLS_PER_EXECUTION + 1)", res["logs"])
+        # list_models is answered from the server's own view of Ollama
+        self.assertLessEqual(len(self.double.requests("/api/tags")), 4)

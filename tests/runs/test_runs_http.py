@@ -182,6 +182,8 @@ class HttpRunsSdk(HttpRunsCase, SdkChecks):
 
 CUSTOM_SDK = '''import _wf_bridge
 
+WASMFORGE_BRIDGE = 1
+
 
 def get_input():
     return "custom:" + _wf_bridge.get_input()

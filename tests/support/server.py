@@ -209,8 +209,11 @@ class Server(Client):
         on_spawn(proc): called right after that process is created."""
         self.tmp = tempfile.mkdtemp(prefix="wf-e2e-")
         self.cwd = cwd or self.tmp
+        # ALLOWED_MODELS=*: most suites use the double's every model; the
+        # original's default allowlist is tested with ALLOWED_MODELS=None.
         defaults = {"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": os.path.join(self.tmp, "data"),
                     "OLLAMA_BASE_URL": closed_port_url(), "LOG_LEVEL": "info",
+                    "ALLOWED_MODELS": "*",
                     "SANDBOX": api_sandbox() if os.access(binary(), os.X_OK) else None}
         defaults.update(env or {})
         self.env = base_env(defaults)
@@ -363,11 +366,17 @@ class ServerCase(unittest.TestCase):
             if cls.with_double:
                 cls.double = OllamaDouble()
                 env.setdefault("OLLAMA_BASE_URL", cls.double.start())
-            cls.server = Server(env=env)
+            cls.server = cls.make_server(env)
             cls.server.start()
         except BaseException:
             cls._teardown_rest()
             raise
+
+    @classmethod
+    def make_server(cls, env):
+        """The server of the class, not started yet (a hook for classes that
+        set up its folder or .env)."""
+        return Server(env=env)
 
     @classmethod
     def _teardown_rest(cls):

@@ -54,7 +54,14 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.db_kind, WF_DB_SQLITE);
     assert_string_equal(cfg.sqlite_path, "./data/wasmforge.db");
     assert_string_equal(cfg.ollama_base_url, "http://localhost:11434");
-    assert_int_equal(cfg.allowed_models_n, 0);
+    /* the original's default allowlist, in its order */
+    assert_int_equal(cfg.allowed_models_n, 4);
+    assert_string_equal(cfg.allowed_models[0], "mistral:latest");
+    assert_string_equal(cfg.allowed_models[3], "qwen2.5:1.5b");
+    assert_false(cfg.allowed_models_all);
+    assert_int_equal(cfg.max_num_predict, 4096);
+    assert_int_equal(cfg.max_num_ctx, 8192);
+    assert_null(cfg.warnings);
     assert_int_equal(cfg.max_execution_time, 120);
     assert_int_equal(cfg.max_prompt_length, 4000);
     assert_int_equal(cfg.max_ai_calls, 10);
@@ -64,7 +71,8 @@ static void test_defaults(void **state)
     assert_null(cfg.api_token);
     assert_string_equal(cfg.cors_origins, "*");
     assert_true(cfg.max_concurrent_runs >= 1);
-    assert_true(wf_config_model_allowed(&cfg, "anything:latest"));
+    assert_false(wf_config_model_allowed(&cfg, "anything:latest"));
+    assert_true(wf_config_model_allowed(&cfg, "gemma2:2b"));
     wf_config_free(&cfg);
 }
 
@@ -90,7 +98,6 @@ static void test_bad_values_name_the_key(void **state)
         {"DATABASE_URL=mysql://x", "DATABASE_URL"},
         {"OLLAMA_BASE_URL=localhost:11434", "OLLAMA_BASE_URL"},
         {"DB_HOST=db", "DB_PORT"}, /* paired with DB_PORT=x below */
-        {"SDK_PATH=/nonexistent/sdk.py", "SDK_PATH"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *env[] = {cases[i].kv, "DB_PORT=x", NULL};
@@ -228,9 +235,69 @@ static void test_empty_value_is_unset(void **state)
     const char *env[] = {"PORT=", "ALLOWED_MODELS=", "API_TOKEN=", NULL};
     assert_int_equal(load(&cfg, env, NULL, err), 0);
     assert_int_equal(cfg.port, 8000);
-    assert_int_equal(cfg.allowed_models_n, 0);
+    assert_int_equal(cfg.allowed_models_n, 4);
     assert_null(cfg.api_token);
     wf_config_free(&cfg);
+}
+
+static void test_allowed_models_star(void **state)
+{
+    (void)state;
+    wf_config cfg;
+    char err[256] = "";
+    const char *env[] = {"ALLOWED_MODELS=*", NULL};
+    assert_int_equal(load(&cfg, env, NULL, err), 0);
+    assert_true(cfg.allowed_models_all);
+    assert_int_equal(cfg.allowed_models_n, 0);
+    assert_true(wf_config_model_allowed(&cfg, "anything:latest"));
+    wf_config_free(&cfg);
+}
+
+/* The original's env.example points at files that are not there (its SDK,
+ * its WasmEdge Python): ignored with a warning, the built-in ones used. */
+static void test_missing_paths_are_ignored_with_a_warning(void **state)
+{
+    (void)state;
+    wf_config cfg;
+    char err[256] = "";
+    const char *env[] = {"SDK_PATH=./wf-no-such-dir/platform_sdk.py",
+                         "WASM_PYTHON_PATH=/opt/wasmedge-python/bin/python-3.11.1-wasmedge.wasm",
+                         "WASM_PYTHON_DIR=/opt/wasmedge-python", NULL};
+    assert_int_equal(load(&cfg, env, NULL, err), 0);
+    assert_null(cfg.sdk_path);
+    assert_null(cfg.wasm_python_path);
+    assert_null(cfg.wasm_python_dir);
+    assert_non_null(cfg.warnings);
+    assert_non_null(strstr(cfg.warnings, "SDK_PATH: './wf-no-such-dir/platform_sdk.py'"));
+    assert_non_null(strstr(cfg.warnings, "built-in SDK"));
+    assert_non_null(strstr(cfg.warnings, "WASM_PYTHON_PATH"));
+    assert_non_null(strstr(cfg.warnings, "WASM_PYTHON_DIR"));
+    wf_config_free(&cfg);
+
+    /* an SDK without the marker line speaks another protocol: not used */
+    char *path = write_dotenv("def call_ai(m, p):\n    return input()\n");
+    char kv[128];
+    snprintf(kv, sizeof kv, "SDK_PATH=%s", path);
+    const char *env2[] = {kv, NULL};
+    assert_int_equal(load(&cfg, env2, NULL, err), 0);
+    assert_null(cfg.sdk_path);
+    assert_non_null(strstr(cfg.warnings, WF_SDK_MARKER));
+    wf_config_free(&cfg);
+    unlink(path);
+
+    /* with the marker it is used */
+    path = write_dotenv("import _wf_bridge\n" WF_SDK_MARKER "\n");
+    snprintf(kv, sizeof kv, "SDK_PATH=%s", path);
+    assert_int_equal(load(&cfg, env2, NULL, err), 0);
+    assert_string_equal(cfg.sdk_path, path);
+    assert_null(cfg.warnings);
+    wf_config_free(&cfg);
+    unlink(path);
+
+    /* a missing CA file still stops start-up: TLS must not go quietly */
+    const char *env3[] = {"DB_SSL_CERT=/nonexistent/ca.crt", NULL};
+    assert_int_equal(load(&cfg, env3, NULL, err), WF_EINVAL);
+    assert_non_null(strstr(err, "DB_SSL_CERT"));
 }
 
 int main(void)
@@ -243,6 +310,8 @@ int main(void)
         cmocka_unit_test(test_database_selection),
         cmocka_unit_test(test_sandbox_switches),
         cmocka_unit_test(test_empty_value_is_unset),
+        cmocka_unit_test(test_allowed_models_star),
+        cmocka_unit_test(test_missing_paths_are_ignored_with_a_warning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

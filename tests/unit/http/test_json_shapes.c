@@ -140,12 +140,6 @@ static void test_error_shape(void **state)
     json_decref(j);
 }
 
-static const char *fixed_type(json_t *tag, void *ctx)
-{
-    (void)tag;
-    return ctx;
-}
-
 static void test_models(void **state)
 {
     (void)state;
@@ -154,11 +148,15 @@ static void test_models(void **state)
         "\"details\":{\"family\":\"llama\",\"parameter_size\":\"7.2B\",\"quantization_level\":\"Q4_0\"}},"
         "{\"name\":\"nomic-embed-text:latest\",\"size\":270000000,\"details\":{}}]", 0, NULL);
     assert_non_null(tags);
-    char *allowed[] = { "qwen2.5:1.5b", "mistral:latest", NULL };
-    json_t *l = wf_json_models_list(allowed, 2, tags, fixed_type, "text");
-    assert_int_equal(json_array_size(l), 2);
+    char *allowed[] = { "qwen2.5:1.5b", "mistral:latest", "phi3:mini", NULL };
+    wf_config cfg = { .allowed_models = allowed, .allowed_models_n = 3 };
+    json_t *l = wf_json_models_list(&cfg, tags);
+    assert_int_equal(json_array_size(l), 3);
     json_t *q = json_array_get(l, 0);
     assert_string_equal(json_string_value(json_object_get(q, "name")), "qwen2.5:1.5b");
+    assert_string_equal(json_string_value(json_object_get(q, "type")), "text");
+    assert_string_equal(json_string_value(json_object_get(q, "description")),
+                        "Multilingual text processing");
     assert_true(json_is_false(json_object_get(q, "available")));
     assert_true(json_is_true(json_object_get(q, "allowed")));
     assert_true(json_is_null(json_object_get(q, "family")));
@@ -168,21 +166,31 @@ static void test_models(void **state)
     assert_string_equal(json_string_value(json_object_get(m, "parameter_size")), "7.2B");
     assert_string_equal(json_string_value(json_object_get(m, "quantization")), "Q4_0");
     assert_int_equal(json_integer_value(json_object_get(m, "size_bytes")), 4100000000LL);
-    assert_string_equal(json_string_value(json_object_get(m, "type")), "text");
+    /* the original's table: mistral is its code model */
+    assert_string_equal(json_string_value(json_object_get(m, "type")), "code");
+    assert_string_equal(json_string_value(json_object_get(m, "description")),
+                        "Code review, bug detection, generation");
+    json_t *o = json_array_get(l, 2);
+    assert_string_equal(json_string_value(json_object_get(o, "type")), "text");
+    assert_string_equal(json_string_value(json_object_get(o, "description")), "phi3:mini model");
     json_decref(l);
 
-    /* no allowlist: every Ollama model */
-    l = wf_json_models_list(NULL, 0, tags, NULL, NULL);
+    /* ALLOWED_MODELS=*: every Ollama model, in Ollama's order */
+    wf_config all = { .allowed_models_all = 1 };
+    l = wf_json_models_list(&all, tags);
     assert_int_equal(json_array_size(l), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(l, 1), "type")), "embedding");
+    json_t *e = json_array_get(l, 1);
+    assert_string_equal(json_string_value(json_object_get(e, "type")), "text");
+    assert_string_equal(json_string_value(json_object_get(e, "description")),
+                        "nomic-embed-text:latest model");
     json_decref(l);
 
     /* Ollama down */
-    l = wf_json_models_list(allowed, 2, NULL, fixed_type, "text");
-    assert_int_equal(json_array_size(l), 2);
+    l = wf_json_models_list(&cfg, NULL);
+    assert_int_equal(json_array_size(l), 3);
     assert_true(json_is_false(json_object_get(json_array_get(l, 1), "available")));
     json_decref(l);
-    l = wf_json_models_list(NULL, 0, NULL, NULL, NULL);
+    l = wf_json_models_list(&all, NULL);
     assert_int_equal(json_array_size(l), 0);
     json_decref(l);
     json_decref(tags);
