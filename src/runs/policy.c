@@ -149,29 +149,29 @@ enum opt_cap { CAP_NONE, CAP_PREDICT, CAP_CTX };
  * ...) are the operator's, not a plugin's, and are not on the list. */
 static const struct opt_rule {
     const char *name;
-    enum opt_kind kind;
     double min, max;
+    enum opt_kind kind;
     enum opt_cap cap;
 } opt_rules[] = {
-    {"temperature", OPT_NUM, 0, 5, CAP_NONE},
-    {"top_p", OPT_NUM, 0, 1, CAP_NONE},
-    {"top_k", OPT_INT, 0, 1000, CAP_NONE},
-    {"min_p", OPT_NUM, 0, 1, CAP_NONE},
-    {"typical_p", OPT_NUM, 0, 1, CAP_NONE},
-    {"tfs_z", OPT_NUM, 0, 10, CAP_NONE},
-    {"seed", OPT_INT, -1, 2147483647, CAP_NONE},
-    {"num_predict", OPT_INT, -2, 0, CAP_PREDICT},
-    {"num_ctx", OPT_INT, 1, 0, CAP_CTX},
-    {"num_keep", OPT_INT, -1, 0, CAP_CTX},
-    {"repeat_last_n", OPT_INT, -1, 0, CAP_CTX},
-    {"repeat_penalty", OPT_NUM, 0, 10, CAP_NONE},
-    {"presence_penalty", OPT_NUM, -2, 2, CAP_NONE},
-    {"frequency_penalty", OPT_NUM, -2, 2, CAP_NONE},
-    {"mirostat", OPT_INT, 0, 2, CAP_NONE},
-    {"mirostat_tau", OPT_NUM, 0, 20, CAP_NONE},
-    {"mirostat_eta", OPT_NUM, 0, 1, CAP_NONE},
-    {"penalize_newline", OPT_BOOL, 0, 0, CAP_NONE},
-    {"stop", OPT_STOP, 0, 0, CAP_NONE},
+    {"temperature", 0, 5, OPT_NUM, CAP_NONE},
+    {"top_p", 0, 1, OPT_NUM, CAP_NONE},
+    {"top_k", 0, 1000, OPT_INT, CAP_NONE},
+    {"min_p", 0, 1, OPT_NUM, CAP_NONE},
+    {"typical_p", 0, 1, OPT_NUM, CAP_NONE},
+    {"tfs_z", 0, 10, OPT_NUM, CAP_NONE},
+    {"seed", -1, 2147483647, OPT_INT, CAP_NONE},
+    {"num_predict", -2, 0, OPT_INT, CAP_PREDICT},
+    {"num_ctx", 1, 0, OPT_INT, CAP_CTX},
+    {"num_keep", -1, 0, OPT_INT, CAP_CTX},
+    {"repeat_last_n", -1, 0, OPT_INT, CAP_CTX},
+    {"repeat_penalty", 0, 10, OPT_NUM, CAP_NONE},
+    {"presence_penalty", -2, 2, OPT_NUM, CAP_NONE},
+    {"frequency_penalty", -2, 2, OPT_NUM, CAP_NONE},
+    {"mirostat", 0, 2, OPT_INT, CAP_NONE},
+    {"mirostat_tau", 0, 20, OPT_NUM, CAP_NONE},
+    {"mirostat_eta", 0, 1, OPT_NUM, CAP_NONE},
+    {"penalize_newline", 0, 0, OPT_BOOL, CAP_NONE},
+    {"stop", 0, 0, OPT_STOP, CAP_NONE},
 };
 
 #define WF_STOP_MAX 16        /* stop sequences per call */

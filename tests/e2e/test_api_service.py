@@ -321,9 +321,12 @@ class TestAuth(ServerCase):
 
 class TestDoubleRecordsWhatTheServerSent(ServerCase):
     def test_models_list_asks_tags(self):
-        self.server.get("/api/models/list")
-        paths = [r["path"] for r in self.double.requests()]
-        self.assertIn("/api/tags", paths)
+        # the list follows Ollama's state, looked at again once it is a
+        # second old: asking keeps it fresh
+        def asked():
+            self.server.get("/api/models/list")
+            return "/api/tags" in [r["path"] for r in self.double.requests()]
+        self.assertTrue(wait_for(asked, timeout=20, interval=0.3))
 
 
 if __name__ == "__main__":
