@@ -29,7 +29,8 @@ $(LIBWF): $(SDK_EMBED_OBJ)
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang-19
 FUZZ_DIR := build-fuzz
-FUZZ_SRC := src/runs/bridge.c src/runs/policy.c src/common/utf8.c src/common/wf_error.c
+FUZZ_SRC := src/runs/bridge.c src/runs/policy.c src/config/config.c src/common/log.c src/common/utf8.c \
+            src/common/wf_error.c src/common/io.c
 .PHONY: fuzz-bridge
 fuzz-bridge: $(FUZZ_DIR)/fuzz_bridge
 	@mkdir -p $(FUZZ_DIR)/corpus-bridge
