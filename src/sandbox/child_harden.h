@@ -18,7 +18,7 @@
  * /proc, SIGIO owners) separate runs even if a filter had a hole.
  * Used when the server (and so the zygote) runs as root; without root there
  * is a single id to map into a user namespace, see docs/security.md. */
-#define WF_RUN_UID_COUNT 4096
+#define WF_RUN_UID_COUNT 16384 /* above MAX_CONCURRENT_RUNS' maximum */
 #define WF_RUN_UID_DEFAULT_BASE 1500000000u
 
 typedef struct wf_child_hardening {

@@ -62,13 +62,13 @@ class Engine:
                 self.pidfd = array.array("i", fds[:4])[0]
         return ok, pid, data[12:].split(b"\0")[0].decode()
 
-    def spawn(self, memory_mb=64, cpu_s=10, tmp_mb=4):
+    def spawn(self, memory_mb=64, cpu_s=10, tmp_mb=4, run_uid=0):
         """Starts one run; returns (pid, bridge, stdout, stderr, status) ends."""
         br, brc = socket.socketpair()
         o_r, o_w = os.pipe()
         e_r, e_w = os.pipe()
         s_r, s_w = os.pipe()
-        self.ctl.sendmsg([struct.pack("<IIII", MAGIC, memory_mb, cpu_s, tmp_mb)],
+        self.ctl.sendmsg([struct.pack("<IIIII", MAGIC, memory_mb, cpu_s, tmp_mb, run_uid)],
                          [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
                            array.array("i", [brc.fileno(), o_w, e_w, s_w]))])
         brc.close()
@@ -133,7 +133,14 @@ class ZygoteProtocol(unittest.TestCase):
         self.assertEqual(status, (1, 0, 0))
 
     def test_child_is_confined(self):
-        pid, br, o_r, e_r, s_r = self.engine.spawn()
+        self.check_confined(0, "65534")  # no run uid named: nobody
+
+    def test_child_takes_the_run_uid_it_is_given(self):
+        # The server names one uid per live run (RUN_UID_BASE + a slot).
+        self.check_confined(1500000123, "1500000123")
+
+    def check_confined(self, run_uid, want_uid):
+        pid, br, o_r, e_r, s_r = self.engine.spawn(run_uid=run_uid)
         try:
             # The zygote answers at the fork and the child sets itself up
             # while its request is on the way: the filter, then closing its
@@ -150,7 +157,8 @@ class ZygoteProtocol(unittest.TestCase):
             self.assertEqual(fields["Seccomp"].strip(), "2")  # a filter is installed
             self.assertEqual(fields["NoNewPrivs"].strip(), "1")
             if os.geteuid() == 0:
-                self.assertEqual(fields["Uid"].split()[:4], ["65534"] * 4)
+                self.assertEqual(fields["Uid"].split()[:4], [want_uid] * 4)
+                self.assertEqual(fields["Gid"].split()[:4], [want_uid] * 4)
                 self.assertEqual(fields["Groups"].split(), [])
             # Only the run's own descriptors (and /dev/null on 0-2) are open.
             fds = sorted(int(f) for f in os.listdir(f"/proc/{pid}/fd"))
@@ -180,7 +188,7 @@ class ZygoteProtocol(unittest.TestCase):
         ok, _, msg = self.engine.reply()
         self.assertFalse(ok)
         self.assertIn("malformed", msg)
-        self.engine.ctl.send(struct.pack("<IIII", MAGIC, 64, 10, 4))  # no descriptors
+        self.engine.ctl.send(struct.pack("<IIIII", MAGIC, 64, 10, 4, 0))  # no descriptors
         ok, _, msg = self.engine.reply()
         self.assertFalse(ok)
         # Still serving.
