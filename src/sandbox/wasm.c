@@ -300,7 +300,10 @@ int wf_sandbox_wasm_new(const wf_config *cfg, wf_sandbox **out, char *err, size_
              ns ? " (the zygote in network, IPC and UTS namespaces of its own, no network "
                   "interfaces)"
                 : "",
-             sb->as_root ? "runs as nobody, " : "");
+             !sb->as_root               ? ""
+             : wf_sandbox_uid_usable() ? "a uid of its own per run, "
+                                       : "runs as nobody (RUN_UID_BASE's range is not mapped "
+                                         "here), ");
     wf_log_info("sandbox: %s", sb->desc);
     *out = &sb->base;
     return 0;

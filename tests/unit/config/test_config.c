@@ -71,6 +71,7 @@ static void test_defaults(void **state)
     assert_null(cfg.api_token);
     assert_string_equal(cfg.cors_origins, "*");
     assert_true(cfg.max_concurrent_runs >= 1);
+    assert_int_equal(cfg.run_uid_base, 1500000000u);
     assert_false(wf_config_model_allowed(&cfg, "anything:latest"));
     assert_true(wf_config_model_allowed(&cfg, "gemma2:2b"));
     wf_config_free(&cfg);
@@ -91,6 +92,8 @@ static void test_bad_values_name_the_key(void **state)
         {"MAX_PROMPT_LENGTH=1e9", "MAX_PROMPT_LENGTH"},
         {"MAX_AI_CALLS_PER_EXECUTION=-3", "MAX_AI_CALLS_PER_EXECUTION"},
         {"MAX_MEMORY_MB=1", "MAX_MEMORY_MB"},
+        {"RUN_UID_BASE=0", "RUN_UID_BASE"},            /* root's */
+        {"RUN_UID_BASE=4294967000", "RUN_UID_BASE"},   /* the range would wrap */
         {"USE_WASMEDGE=maybe", "USE_WASMEDGE"},
         {"SANDBOX=docker", "SANDBOX"},
         {"LOG_LEVEL=loud", "LOG_LEVEL"},
