@@ -1,8 +1,5 @@
-# http.mk - the HTTP layer's own rules: the embedded API description and
-# the request-body fuzz target.
-
-src/http/openapi_doc.c: src/http/openapi.json src/http/docs.html scripts/http_embed.py
-	/usr/bin/python3 scripts/http_embed.py src/http/openapi.json src/http/docs.html $@
+# http.mk - the HTTP layer's own rules: the request-body fuzz target. (The
+# API description and the /docs page are embedded by mk/embed.mk.)
 
 # libFuzzer on request-body parsing and input validation; bounded time
 # (HTTP_FUZZ_SECONDS, default 60). Not part of `make test`.

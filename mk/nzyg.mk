@@ -18,7 +18,6 @@ $(NZYG_SO): $(NZYG_SRC) $(NZYG_HDRS) mk/nzyg.mk
 	$(CC) $(NZYG_CFLAGS) -shared $(NZYG_SRC) -o $@.tmp && mv $@.tmp $@
 
 # The zygote's Python is the engine's (src/engine/zygote.py, embedded by
-# mk/zygote.mk as wf_engine_zygote_py): the server hands it to python3.
-$(LIBWF): $(BUILD)/obj/gen/zygote_py.o
+# mk/embed.mk as wf_engine_zygote_py): the server hands it to python3.
 server: $(NZYG_SO)
 test-unit-bins: $(NZYG_SO)

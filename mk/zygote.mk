@@ -12,7 +12,7 @@ ENGINE_SRC      := $(wildcard src/engine/*.c)
 # The fork/reap loop (src/sandbox/zygote_serve.c) and the children's
 # hardening (src/sandbox/child_harden.c) are shared with the native
 # sandbox; their objects come from the server's build.
-ENGINE_OBJ      := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/zygote_py.o \
+ENGINE_OBJ      := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o) $(call embed_obj,zygote) \
                    $(BUILD)/obj/src/sandbox/zygote_serve.o \
                    $(BUILD)/obj/src/sandbox/child_harden.o
 
@@ -20,18 +20,8 @@ $(BUILD)/obj/src/engine/%.o: src/engine/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WASI_CFLAGS) -MMD -MP -c $< -o $@
 
-# The zygote's Python, as a C string in the binary.
-$(BUILD)/gen/zygote_py.c: src/engine/zygote.py mk/zygote.mk
-	@mkdir -p $(dir $@)
-	@{ echo '/* zygote_py.c - generated from src/engine/zygote.py by mk/zygote.mk. */'; \
-	  echo 'extern const char wf_engine_zygote_py[];'; \
-	  echo 'const char wf_engine_zygote_py[] = {'; \
-	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
-	  echo '0x00};'; } > $@.tmp && mv $@.tmp $@
-
-$(BUILD)/obj/gen/zygote_py.o: $(BUILD)/gen/zygote_py.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+# The zygote's Python is embedded by mk/embed.mk (group "zygote").
+$(ENGINE_SRC:%.c=$(BUILD)/obj/%.o): | $(EMBED_HEADER)
 
 # The module glue is compiled against the translated module's mod.h.
 $(BUILD)/obj/engine/glue.o: src/wasi/wasi_module_glue.c $(ENGINE_MODULE_STAMP)

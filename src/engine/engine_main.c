@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 #include "engine/zygote.h"
+#include "embedded.h"
 #include "sandbox/zygote_proto.h"
 #include "wasi/vfs.h"
 #include "wasi/wasi_host.h"
 
 extern const struct wf_wasi_module wf_wasi_module_mod;
-extern const char wf_engine_zygote_py[];
 
 static void die(const char *fmt, const char *arg)
 {

@@ -238,12 +238,12 @@ enum MHD_Result wf_api_metrics(struct wf_req *rq)
 
 enum MHD_Result wf_api_openapi(struct wf_req *rq)
 {
-    return wf_reply(rq, 200, "application/json", wf_openapi_json, strlen(wf_openapi_json),
+    return wf_reply(rq, 200, "application/json", wf_openapi_json, wf_openapi_json_len,
                     MHD_RESPMEM_PERSISTENT);
 }
 
 enum MHD_Result wf_api_docs(struct wf_req *rq)
 {
-    return wf_reply(rq, 200, "text/html; charset=utf-8", wf_docs_html, strlen(wf_docs_html),
+    return wf_reply(rq, 200, "text/html; charset=utf-8", wf_docs_html, wf_docs_html_len,
                     MHD_RESPMEM_PERSISTENT);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "embedded.h"
 #include "http/form.h"
 #include "http/route.h"
 #include "http/server.h"
@@ -205,8 +206,8 @@ int wf_static_setup(struct wf_http *srv);
 void wf_static_free(struct wf_http *srv);
 enum MHD_Result wf_static_serve(struct wf_req *rq);
 
-/* The OpenAPI document and the page that renders it (openapi.c). */
-extern const char wf_openapi_json[];
-extern const char wf_docs_html[];
+/* The OpenAPI document and the page that renders it: wf_openapi_json,
+ * wf_docs_html, embedded by mk/embed.mk and declared in its generated
+ * header. */
 
 #endif

@@ -50,8 +50,8 @@
 #define ZYGOTE_START_TIMEOUT_MS 30000
 #define ZYGOTE_AS_EXTRA_MB 512 /* the zygote's address space beyond a run's cap */
 
-/* The zygote's Python: src/engine/zygote.py, embedded by mk/zygote.mk. */
-extern const char wf_engine_zygote_py[];
+/* The zygote's Python (wf_engine_zygote_py): src/engine/zygote.py, embedded
+ * by mk/embed.mk; sandbox.h includes its declaration. */
 
 typedef struct native {
     wf_sandbox base;

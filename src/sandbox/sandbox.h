@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "embedded.h"
 #include "config/config.h"
 
 typedef struct wf_sandbox wf_sandbox;
@@ -121,12 +122,9 @@ uid_t wf_sandbox_uid_of(int uid_slot);
  * ../lib/wasmforge beside it (installed). 0 or WF_EUNAVAIL with err. */
 int wf_sandbox_engine_dir(const char *probe, char *dir, size_t dirlen, char *err, size_t errlen);
 
-/* The runner and the SDK, embedded at build time from sdk/ (mk/runs.mk);
- * NUL-terminated. */
-extern const char *const wf_sdk_runner_py;
-extern const size_t wf_sdk_runner_py_len;
-extern const char *const wf_sdk_platform_sdk_py;
-extern const size_t wf_sdk_platform_sdk_py_len;
+/* The runner and the SDK (wf_sdk_runner_py, wf_sdk_platform_sdk_py and
+ * their _len), embedded at build time from sdk/ by mk/embed.mk and
+ * declared in its generated header; NUL-terminated. */
 
 /* The SDK source a zygote executes once, before it forks runs: the
  * built-in one, or NULL when SDK_PATH replaces it (a replacement travels
