@@ -19,6 +19,7 @@ const char *wf_strerror(int code)
     case WF_EPROTO: return "protocol violation";
     case WF_ECONFLICT: return "conflict";
     case WF_EINTERNAL: return "internal error";
+    case WF_ENOSPC: return "no space left on the disk";
     default: return "unknown error";
     }
 }

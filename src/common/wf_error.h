@@ -21,6 +21,7 @@ enum wf_error {
     WF_EPROTO = -9,      /* a peer broke a protocol (bridge, Ollama answer) */
     WF_ECONFLICT = -10,  /* concurrent modification */
     WF_EINTERNAL = -11,  /* a bug: an invariant did not hold */
+    WF_ENOSPC = -12,     /* a disk (the database's, or DATA_DIR) is full */
 };
 
 /* A short, static, human description of an error code. Never NULL. */

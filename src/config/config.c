@@ -487,6 +487,7 @@ static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
         /* The first of the uids runs take, one per concurrent run (see
          * sandbox/child_harden.h): a range no account on the host uses. */
         {"RUN_UID_BASE", 1500000000L, 1000, 4294967295L - 65536, 0},
+        {"DB_TIMEOUT_MS", 5000, 100, 600000, 0},
     };
     int rc = get_ints(src, k, sizeof k / sizeof k[0], err, errlen);
     if (rc != 0)
@@ -504,6 +505,7 @@ static int load_limits(wf_config *cfg, source *src, char *err, size_t errlen)
     cfg->max_queued_runs = (int)k[10].val;
     cfg->shutdown_grace = (int)k[11].val;
     cfg->run_uid_base = (unsigned)k[12].val;
+    cfg->db_timeout_ms = (int)k[13].val;
     return 0;
 }
 

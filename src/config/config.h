@@ -62,6 +62,8 @@ typedef struct wf_config {
     char *warnings;           /* settings ignored at load, one line each (why
                                * and what is used instead), or NULL; the
                                * caller logs them once logging is set up */
+    int db_timeout_ms;        /* DB_TIMEOUT_MS: bound on one database connect or
+                               * statement, 5000 */
 } wf_config;
 
 /* The marker line a replacement platform_sdk.py (SDK_PATH) must hold to be

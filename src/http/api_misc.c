@@ -19,7 +19,12 @@ static int64_t mono_ms(void)
 
 /* ---- GET /health ----------------------------------------------------------- */
 
-static char *health_text(struct wf_http *srv, int ok, size_t *len)
+/* The answer is built per request from what is known without asking the
+ * database: its state as last seen (and how long ago), the store's own
+ * flags (a full disk, journaled runs), and whether the server is draining.
+ * /health never waits on the database: a stalled one must not stall the
+ * load balancer's probe. */
+static json_t *health_json(struct wf_http *srv, int *status)
 {
     int wasm = srv->cfg->sandbox == WF_SANDBOX_WASM;
     /* The sandbox's confinement is fixed once the runs module started: say
@@ -27,55 +32,57 @@ static char *health_text(struct wf_http *srv, int ok, size_t *len)
     wf_runs_stats st = {0};
     if (srv->runs)
         wf_runs_get_stats(srv->runs, &st);
-    json_t *j = json_pack("{s:s, s:b, s:s, s:s, s:s, s:b, s:b, s:s}",
-                          "status", ok ? "ok" : "degraded",
-                          "wasmedge", wasm,
-                          "sandbox", wasm ? "wasm" : "native",
-                          "version", WF_VERSION,
-                          "database", srv->store ? wf_store_kind(srv->store) : "none",
-                          "database_ok", ok,
-                          "sandbox_ok", st.sandbox_ok,
-                          "sandbox_detail", st.sandbox_detail ? st.sandbox_detail : "");
-    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(j);
-    *len = t ? strlen(t) : 0;
-    return t;
+    wf_store_health sh = {0};
+    if (srv->store)
+        wf_store_health_get(srv->store, &sh);
+    int db_ok = srv->store != NULL && atomic_load(&srv->db_ok);
+    int64_t seen = atomic_load(&srv->db_seen_ms);
+    int64_t ago = seen > 0 ? mono_ms() - seen : -1;
+    int draining = atomic_load(&srv->quiescing);
+    const char *word = draining ? "draining" : db_ok && !sh.disk_full ? "ok" : "degraded";
+    *status = strcmp(word, "ok") == 0 ? 200 : 503;
+    return json_pack("{s:s, s:b, s:s, s:s, s:s, s:b, s:I, s:b, s:I, s:b, s:s}",
+                     "status", word,
+                     "wasmedge", wasm,
+                     "sandbox", wasm ? "wasm" : "native",
+                     "version", WF_VERSION,
+                     "database", srv->store ? wf_store_kind(srv->store) : "none",
+                     "database_ok", db_ok,
+                     "database_checked_ms_ago", (json_int_t)ago,
+                     "database_disk_full", sh.disk_full,
+                     "runs_journaled", (json_int_t)sh.journal_pending,
+                     "sandbox_ok", st.sandbox_ok,
+                     "sandbox_detail", st.sandbox_detail ? st.sandbox_detail : "");
 }
 
 void wf_api_health_setup(struct wf_http *srv)
 {
-    srv->health_ok = health_text(srv, 1, &srv->health_ok_len);
-    srv->health_degraded = health_text(srv, 0, &srv->health_degraded_len);
-    if (wf_cors_is_star(srv) && srv->health_ok && srv->health_degraded) {
-        srv->health_resp_ok = MHD_create_response_from_buffer(srv->health_ok_len, srv->health_ok,
-                                                              MHD_RESPMEM_PERSISTENT);
-        srv->health_resp_degraded = MHD_create_response_from_buffer(
-            srv->health_degraded_len, srv->health_degraded, MHD_RESPMEM_PERSISTENT);
-        struct MHD_Response *both[] = { srv->health_resp_ok, srv->health_resp_degraded };
-        for (int i = 0; i < 2; i++) {
-            if (both[i] == NULL)
-                continue;
-            MHD_add_response_header(both[i], MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-            MHD_add_response_header(both[i], MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
-        }
-    }
     wf_api_health_refresh(srv);
 }
 
 void wf_api_health_refresh(struct wf_http *srv)
 {
+    /* One check at a time: with the database stalled a check takes up to
+     * DB_TIMEOUT_MS, and the workers have other work. */
+    if (atomic_exchange(&srv->db_check_running, 1))
+        return;
     int ok = srv->store != NULL && wf_store_ping(srv->store) == 0;
     atomic_store(&srv->db_ok, ok);
-    atomic_store(&srv->db_checked_ms, mono_ms());
+    atomic_store(&srv->db_seen_ms, mono_ms());
+    atomic_store(&srv->db_check_running, 0);
 }
 
 int wf_http_db_note(struct wf_http *srv, int rc)
 {
+    /* A full disk is not a database that is down: reads still work, and
+     * other requests must not be refused for it. */
     int up = rc != WF_EUNAVAIL && rc != WF_ETIMEOUT;
     /* Read first: on the hot path the state rarely changes, and a store to
      * a shared line on every request would make the cores fight over it. */
-    if (atomic_load_explicit(&srv->db_ok, memory_order_relaxed) != up)
+    if (atomic_load_explicit(&srv->db_ok, memory_order_relaxed) != up) {
         atomic_store(&srv->db_ok, up);
+        atomic_store(&srv->db_seen_ms, mono_ms());
+    }
     return rc;
 }
 
@@ -103,15 +110,15 @@ enum MHD_Result wf_api_health(struct wf_req *rq)
      * never waits on it, and a flood of checks cannot become a flood of
      * database round trips. */
     db_check_soon(srv);
-    int ok = atomic_load(&srv->db_ok);
-    struct MHD_Response *shared = ok ? srv->health_resp_ok : srv->health_resp_degraded;
-    if (shared != NULL)
-        return wf_reply_shared(rq, ok ? 200 : 503, shared);
-    const char *body = ok ? srv->health_ok : srv->health_degraded;
-    size_t len = ok ? srv->health_ok_len : srv->health_degraded_len;
-    if (body == NULL)
+    int status = 200;
+    json_t *j = health_json(srv, &status);
+    if (j == NULL)
         return wf_reply_error(rq, 500, "Internal error: out of memory");
-    return wf_reply(rq, ok ? 200 : 503, "application/json", body, len, MHD_RESPMEM_PERSISTENT);
+    char *t = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (t == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    return wf_reply(rq, status, "application/json", t, strlen(t), MHD_RESPMEM_MUST_FREE);
 }
 
 /* ---- GET /health/ollama ------------------------------------------------------ */
@@ -224,15 +231,49 @@ enum MHD_Result wf_api_models_list(struct wf_call *c)
 
 /* ---- GET /metrics, /openapi.json, /docs ---------------------------------------- */
 
+/* The database's and the server's state after `head`, as /health reports
+ * it (never asking the database). A new string, or NULL. */
+static char *metrics_store_lines(struct wf_http *srv, const char *head)
+{
+    wf_store_health sh = {0};
+    if (srv->store)
+        wf_store_health_get(srv->store, &sh);
+    int64_t seen = atomic_load(&srv->db_seen_ms);
+    double age = seen > 0 ? (double)(mono_ms() - seen) / 1000.0 : -1.0;
+    char *out = NULL;
+    if (asprintf(&out,
+                 "%s"
+                 "# HELP wasmforge_database_up The database as last seen (1 up, 0 down).\n"
+                 "# TYPE wasmforge_database_up gauge\nwasmforge_database_up %d\n"
+                 "# HELP wasmforge_database_checked_age_seconds Time since the database's "
+                 "state was last seen.\n"
+                 "# TYPE wasmforge_database_checked_age_seconds gauge\n"
+                 "wasmforge_database_checked_age_seconds %.3f\n"
+                 "# HELP wasmforge_database_disk_full The last write failed for want of disk "
+                 "space.\n"
+                 "# TYPE wasmforge_database_disk_full gauge\nwasmforge_database_disk_full %d\n"
+                 "# HELP wasmforge_runs_journaled Run records in the local journal, waiting for "
+                 "the database.\n"
+                 "# TYPE wasmforge_runs_journaled gauge\nwasmforge_runs_journaled %zu\n"
+                 "# HELP wasmforge_draining The server is shutting down.\n"
+                 "# TYPE wasmforge_draining gauge\nwasmforge_draining %d\n",
+                 head, srv->store != NULL && atomic_load(&srv->db_ok), age, sh.disk_full,
+                 sh.journal_pending, atomic_load(&srv->quiescing)) < 0)
+        return NULL;
+    return out;
+}
+
 enum MHD_Result wf_api_metrics(struct wf_req *rq)
 {
     wf_runs_stats st = { 0 };
     if (rq->srv->runs != NULL)
         wf_runs_get_stats(rq->srv->runs, &st);
     char *t = wf_metrics_render(st.queued, st.running, st.sandbox_start_ms);
-    if (t == NULL)
+    char *all = t ? metrics_store_lines(rq->srv, t) : NULL;
+    free(t);
+    if (all == NULL)
         return wf_reply_error(rq, 500, "Internal error: out of memory");
-    return wf_reply(rq, 200, "text/plain; version=0.0.4; charset=utf-8", t, strlen(t),
+    return wf_reply(rq, 200, "text/plain; version=0.0.4; charset=utf-8", all, strlen(all),
                     MHD_RESPMEM_MUST_FREE);
 }
 

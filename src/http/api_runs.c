@@ -166,14 +166,20 @@ enum MHD_Result wf_api_run_get(struct wf_req *rq)
     id[n] = '\0';
     if (!wf_run_id_valid(rq->route.param, rq->route.param_len))
         return wf_reply_error(rq, 404, "Run '%s' not found", id);
+    wf_run_record r = { 0 };
+    /* A run answered while the database was away is in the journal: found
+     * there without the database (an answered run_id is always found). */
+    int rc = wf_store_run_get_journaled(rq->srv->store, id, &r);
+    if (rc == 0)
+        goto found;
     if (wf_http_db_gate(rq->srv) != 0)
         return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
-    wf_run_record r = { 0 };
-    int rc = wf_http_db_note(rq->srv, wf_store_run_get(rq->srv->store, id, &r));
+    rc = wf_http_db_note(rq->srv, wf_store_run_get(rq->srv->store, id, &r));
     if (rc == WF_ENOTFOUND)
         return wf_reply_error(rq, 404, "Run '%s' not found", id);
     if (rc != 0)
         return wf_reply_error(rq, wf_status_for(rc), "%s", wf_detail_for(rc));
+found:;
     json_t *j = wf_json_run_record(&r);
     wf_run_record_clear(&r);
     return wf_reply_json(rq, 200, j);

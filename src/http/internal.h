@@ -52,14 +52,12 @@ struct wf_http {
      * (closing it earlier makes their epoll_ctl fail, and MHD aborts). */
     int quiesced_fd;
 
-    /* /health: both answers prebuilt; the database check is refreshed at
-     * most once a second, off the request path. */
-    char *health_ok, *health_degraded;
-    size_t health_ok_len, health_degraded_len;
-    /* ...and, when CORS_ORIGINS is "*" (every answer's headers are the
-     * same), whole responses built once and queued again and again. */
-    struct MHD_Response *health_resp_ok, *health_resp_degraded;
+    /* /health: the database check is refreshed at most once a second,
+     * off the request path. db_checked_ms: when a check was last asked
+     * for; db_seen_ms: when the database's state was last learnt. */
     atomic_int_fast64_t db_checked_ms;
+    atomic_int_fast64_t db_seen_ms;
+    atomic_int db_check_running;
     atomic_int db_ok;
     int db_check_wanted;   /* under mu: a worker pings the store */
 

@@ -160,6 +160,7 @@ int wf_status_for(int rc)
     case WF_ETOOBIG: return 413;
     case WF_EINVAL: return 422;
     case WF_ETIMEOUT: return 503;
+    case WF_ENOSPC: return 507;
     default: return 500;
     }
 }
@@ -169,6 +170,8 @@ const char *wf_detail_for(int rc)
     switch (rc) {
     case WF_EUNAVAIL: return "The database is unavailable; try again later";
     case WF_ETIMEOUT: return "The database did not answer in time; try again later";
+    case WF_ENOSPC: return "The database's disk is full: nothing can be saved until space "
+                           "is freed; reading still works";
     case WF_ENOMEM: return "Internal error: out of memory";
     default: return wf_strerror(rc);
     }
@@ -786,14 +789,28 @@ int wf_http_port(const wf_http *srv)
     return srv ? srv->port : 0;
 }
 
+/* MHD_quiesce_daemon only stops MHD from accepting: the kernel still
+ * completes handshakes into the backlog, and those clients hang until the
+ * process exits. shutdown() on a listening socket takes it out of the
+ * LISTEN state: queued and new connections are refused at once (a load
+ * balancer moves on), while the descriptor itself stays valid for MHD's
+ * threads until MHD_stop_daemon. */
+static void stop_listening(int fd)
+{
+    if (fd >= 0 && shutdown(fd, SHUT_RDWR) < 0)
+        wf_log_warn("http: closing the listening socket: %s", strerror(errno));
+}
+
 void wf_http_quiesce(wf_http *srv)
 {
     if (srv == NULL || atomic_exchange(&srv->quiescing, 1))
         return;
     if (srv->daemon != NULL) {
         MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
-        if (fd != MHD_INVALID_SOCKET)
+        if (fd != MHD_INVALID_SOCKET) {
             srv->quiesced_fd = fd;
+            stop_listening(fd);
+        }
     }
 }
 
@@ -853,12 +870,6 @@ void wf_http_stop(wf_http *srv)
         return;
     wf_api_list_cache_free(srv);
     wf_static_free(srv);
-    if (srv->health_resp_ok)
-        MHD_destroy_response(srv->health_resp_ok);
-    if (srv->health_resp_degraded)
-        MHD_destroy_response(srv->health_resp_degraded);
-    free(srv->health_ok);
-    free(srv->health_degraded);
     pthread_mutex_destroy(&srv->mu);
     pthread_mutex_destroy(&srv->cache_mu);
     pthread_cond_destroy(&srv->cv);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/utf8.h"
 #include "common/wf_error.h"
 #include "runs/policy.h"
@@ -103,6 +104,12 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
                 if (err_text == NULL)
                     snprintf(msg, sizeof msg, "Plugin failed");
             }
+        } else if (r->exit.sandbox_lost) {
+            type = "runtime_error";
+            snprintf(msg, sizeof msg, "The sandbox failed during the run (its zygote process "
+                     "died); the plugin is not at fault: run it again");
+            wf_log_error("run %s: the sandbox failed: its zygote died during the run",
+                         r->run_id);
         } else if (!r->exit.exited) {
             int sig = r->exit.signal;
             if (sig == SIGXCPU) {
@@ -212,6 +219,13 @@ json_t *wf_run_result_json(const wf_run_result *r)
                      "started_at", json_text(r->started_at));
     if (j != NULL && r->input_data != NULL &&
         json_object_set_new(j, "input_data", json_text(r->input_data)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    /* Only for a run that could not be recorded (run_id is null then). */
+    if (j != NULL && r->record_error != NULL &&
+        (json_object_set_new(j, "recorded", json_false()) != 0 ||
+         json_object_set_new(j, "record_error", json_text(r->record_error)) != 0)) {
         json_decref(j);
         return NULL;
     }

@@ -38,6 +38,10 @@ typedef struct wf_run_result {
     const char *started_at;
     const char *input_data;  /* a recorded run's input (the history); NULL
                               * in a fresh result, which has no such field */
+    /* NULL when the run is in the store (or there is no store). Otherwise
+     * why its record could not be kept anywhere: run_id is then NULL, for
+     * a run_id is a promise that GET /api/runs/{id} finds the run. */
+    const char *record_error;
 } wf_run_result;
 
 /* The run result as the JSON object of SPEC §3 (a new reference; NULL on

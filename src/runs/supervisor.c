@@ -327,20 +327,26 @@ static void finish_job_fn(void *arg)
             .duration_ms = res->duration_ms,
             .started_at = (char *)res->started_at,
         };
-        /* Committed and visible before the caller hears of the run (the
-         * history shows every answered run), synced after the answer:
-         * the disk's sync was 0.3 ms of a trivial run's 2.9 ms. */
-        int rc = wf_store_run_put_nosync(rs->store, &rec);
-        if (rc < 0)
-            wf_log_error("run %s: recording it in the store failed: %s", res->run_id,
-                         wf_strerror(rc));
+        /* Kept before the caller hears of the run (an answered run_id is
+         * always found): committed and visible, synced after the answer
+         * (the disk's sync was 0.3 ms of a trivial run's 2.9 ms); or, while
+         * the database does not take it, journaled (durably) and replayed
+         * later. Kept nowhere, the answer carries no run_id and says so. */
+        int journaled = 0;
+        int rc = wf_store_run_keep(rs->store, &rec, &journaled);
+        if (rc < 0) {
+            res->record_error = rc == WF_ENOSPC
+                ? "The run could not be recorded: the disk is full. It is not in the run history."
+                : "The run could not be recorded: the database is unavailable. It is not in the run history.";
+            res->run_id = NULL;
+        }
     }
-    wf_log_info("run %s plugin=%s outcome=%s duration_ms=%lld ai_calls=%d", res->run_id,
+    wf_log_info("run %s plugin=%s outcome=%s duration_ms=%lld ai_calls=%d", r->run_id,
                 res->plugin, j->out.metric, (long long)res->duration_ms, res->ai_calls);
     if (r->done)
         r->done(r->ctx, res);
     if (rs->store != NULL && (rc_sync = wf_store_sync(rs->store)) < 0)
-        wf_log_error("run %s: syncing the store failed: %s", res->run_id, wf_strerror(rc_sync));
+        wf_log_error("run %s: syncing the store failed: %s", r->run_id, wf_strerror(rc_sync));
     wf_run_outcome_clear(&j->out);
     free(j);
     wf_run_unref(r);
@@ -385,9 +391,11 @@ static void finish(wf_runs *rs, wf_run *r)
         /* Out of memory: the caller still gets its one callback. */
         wf_log_error("run %s: out of memory while finishing it", r->run_id);
         free(j);
-        wf_run_result res = {.run_id = r->run_id, .plugin = r->plugin, .version = r->version,
+        /* Nothing was recorded: no run_id (see wf_run_result). */
+        wf_run_result res = {.plugin = r->plugin, .version = r->version,
                              .output = "", .logs = "", .error = "out of memory",
-                             .error_type = "runtime_error", .started_at = r->started_at};
+                             .error_type = "runtime_error", .started_at = r->started_at,
+                             .record_error = "The run could not be recorded: out of memory"};
         if (r->done)
             r->done(r->ctx, &res);
         wf_run_unref(r);

@@ -56,6 +56,8 @@ typedef struct wf_sandbox_exit {
     int exited;     /* 1: exit code in code; 0: killed by signal */
     int code;
     int signal;
+    int sandbox_lost; /* 1: the engine lost the run (its zygote died under
+                       * it): how it ended says nothing about the plugin */
 } wf_sandbox_exit;
 
 typedef struct wf_sandbox_ops {

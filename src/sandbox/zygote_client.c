@@ -334,8 +334,10 @@ int wf_zyclient_reap(wf_sandbox_proc *p, wf_sandbox_exit *st)
         st->code = zs.code;
         st->signal = zs.signal;
     } else {
-        /* No word from the zygote: it died, and took the run with it. */
+        /* No word from the zygote: it died, and took the run with it. The
+         * sandbox failed, not the plugin (the run is a runtime_error). */
         st->signal = SIGKILL;
+        st->sandbox_lost = 1;
         rc = WF_EIO;
     }
     if (wp) {

@@ -8,7 +8,15 @@
  *
  * Errors: WF_ENOTFOUND (no such plugin/run), WF_EUNAVAIL (database
  * unreachable: the caller answers 503; the store reconnects by itself on a
- * later call), WF_EINVAL, WF_ENOMEM.
+ * later call), WF_ETIMEOUT (the database took longer than DB_TIMEOUT_MS:
+ * the call was given up, its connection dropped), WF_ENOSPC (the database
+ * is up but its disk is full: writes fail, reads work), WF_EINVAL,
+ * WF_ENOMEM.
+ *
+ * Run records the database cannot take (down, stalled, disk full) are kept
+ * in a local journal, DATA_DIR/run-journal (journal.h), and replayed into
+ * the database by a thread of the store as soon as it takes them again;
+ * until then wf_store_run_get finds them there (wf_store_run_keep).
  *
  * Ownership: records filled by the store are owned by the caller and freed
  * with wf_plugin_clear / wf_plugins_free / wf_run_record_clear /
@@ -119,6 +127,28 @@ int wf_store_run_put(wf_store *st, const wf_run_record *rec);
  * until a later wf_store_sync returns. Plugin writes never take this path.
  * PostgreSQL: the same as wf_store_run_put (its commits are durable). */
 int wf_store_run_put_nosync(wf_store *st, const wf_run_record *rec);
+
+/* The answer path of a run: the record is kept, whatever the database
+ * does. It is written (wf_store_run_put_nosync), tried again with back-off
+ * for about a second while the database is unavailable, and then appended
+ * to the journal (durable when this returns; *journaled set to 1) to be
+ * replayed later. 0 when the record is in the database or the journal: the
+ * run may be answered with its run_id. Otherwise the error of the journal
+ * (WF_ENOSPC: its disk is full too; WF_EUNAVAIL: there is no journal) or
+ * WF_EINVAL for a record no database would take. */
+int wf_store_run_keep(wf_store *st, const wf_run_record *rec, int *journaled);
+
+/* A run record still in the journal (not yet replayed), without asking
+ * the database: WF_ENOTFOUND when there is none. */
+int wf_store_run_get_journaled(wf_store *st, const char *run_id, wf_run_record *out);
+
+/* What /health and /metrics say of the store without asking the database. */
+typedef struct wf_store_health {
+    int disk_full;          /* the last write failed for want of disk space */
+    int journal_on;         /* run records can be journaled */
+    size_t journal_pending; /* run records waiting in the journal */
+} wf_store_health;
+void wf_store_health_get(wf_store *st, wf_store_health *out);
 
 /* Makes every write this process has committed durable (SQLite: one sync of
  * the write-ahead log; PostgreSQL: nothing to do). */

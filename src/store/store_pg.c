@@ -14,10 +14,8 @@
 #include "common/wf_error.h"
 #include "store/store_util.h"
 
-/* Seconds libpq may take to connect; a dead server must not hold requests. */
-#define PG_CONNECT_TIMEOUT "5"
-/* How long a call waits for a free pooled connection, in seconds. */
-#define PG_POOL_WAIT_S 10
+/* A migration at start may wait for another server's (its advisory lock). */
+#define PG_MIGRATION_TIMEOUT_MS 60000
 /* After a failed connect, calls needing a new connection fail at once for
  * this long (ms), so a dead server costs one connect timeout, not one per
  * request. */
@@ -79,6 +77,7 @@ typedef struct pg_conn {
     int sent;               /* statements sent in the current call */
     int fresh;              /* connected for the current call */
     int retrying;           /* the current call is a retry */
+    int64_t deadline_ms;    /* the current call gives up then (monotonic) */
     struct pg_conn *next;
 } pg_conn;
 
@@ -93,6 +92,8 @@ typedef struct pg_store {
     struct timespec retry_after;
     int down;               /* the last connect failed */
     int probing;            /* a call is trying to connect while down */
+    int timeout_ms;         /* DB_TIMEOUT_MS: a call's bound, connecting included */
+    char connect_timeout[16], options[160];
 } pg_store;
 
 typedef int (*pg_op_fn)(pg_conn *c, void *arg);
@@ -121,12 +122,13 @@ static PGconn *pg_connect(const pg_store *s)
      * override it; the ones before are defaults the user may change. */
     const char *kw[16], *val[16];
     int i = 0;
-    kw[i] = "connect_timeout", val[i++] = PG_CONNECT_TIMEOUT;
+    kw[i] = "connect_timeout", val[i++] = s->connect_timeout;
     kw[i] = "application_name", val[i++] = "wasmforge";
     /* A statement stuck behind a lock, or a server gone silent (no RST, as
-     * in a network partition), must end in an error, not hold a thread. */
-    kw[i] = "options", val[i++] = "-c statement_timeout=30000 "
-                                  "-c idle_in_transaction_session_timeout=60000";
+     * in a network partition), must end in an error, not hold a thread:
+     * the server ends what runs past DB_TIMEOUT_MS, and the client gives
+     * up at that time as well (pg_wait), for a server that cannot. */
+    kw[i] = "options", val[i++] = s->options;
     kw[i] = "keepalives_idle", val[i++] = "30";
     kw[i] = "keepalives_interval", val[i++] = "10";
     kw[i] = "keepalives_count", val[i++] = "3";
@@ -138,9 +140,88 @@ static PGconn *pg_connect(const pg_store *s)
     }
     kw[i] = NULL, val[i] = NULL;
     PGconn *conn = PQconnectdbParams(kw, val, 1);
-    if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+    if (conn != NULL && PQstatus(conn) == CONNECTION_OK) {
         PQsetNoticeProcessor(conn, pg_ignore_notice, NULL);
+        PQsetnonblocking(conn, 1);
+    }
     return conn;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Drops the connection of a call that ran out of time: what it sent may
+ * still be running on the server, and its answer would come to the next
+ * call. The next use connects afresh. */
+static void pg_abandon(pg_conn *c)
+{
+    if (c->conn != NULL)
+        PQfinish(c->conn);
+    c->conn = NULL;
+    c->prepared = 0;
+}
+
+/* Waits until the connection's socket is ready for `events` or the call's
+ * deadline passes (0). */
+static int pg_wait_socket(pg_conn *c, short events)
+{
+    for (;;) {
+        int64_t left = c->deadline_ms - mono_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = PQsocket(c->conn), .events = events};
+        int n = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 1; /* let libpq find the error */
+    }
+}
+
+/* The result of what was just sent with PQsend*, as PQexec would return it
+ * (the last result), but never after the call's deadline: then NULL with
+ * *timed_out set, and the connection abandoned. NULL otherwise means the
+ * connection failed. */
+static PGresult *pg_wait(pg_conn *c, int *timed_out)
+{
+    *timed_out = 0;
+    PGconn *conn = c->conn;
+    int f;
+    while ((f = PQflush(conn)) == 1) {
+        if (!pg_wait_socket(c, POLLOUT | POLLIN))
+            goto timeout;
+        if (!PQconsumeInput(conn))
+            return NULL;
+    }
+    if (f < 0)
+        return NULL;
+    PGresult *last = NULL;
+    for (;;) {
+        while (PQisBusy(conn)) {
+            if (!pg_wait_socket(c, POLLIN)) {
+                PQclear(last);
+                goto timeout;
+            }
+            if (!PQconsumeInput(conn))
+                break; /* the connection failed: PQgetResult says so */
+        }
+        PGresult *r = PQgetResult(conn);
+        if (r == NULL)
+            break;
+        PQclear(last);
+        last = r;
+        if (PQstatus(conn) != CONNECTION_OK)
+            break;
+    }
+    return last;
+timeout:
+    *timed_out = 1;
+    pg_abandon(c);
+    return NULL;
 }
 
 /* First line of libpq's message, without secrets (libpq never puts the
@@ -179,7 +260,12 @@ static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
     pthread_mutex_lock(&s->lock);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += PG_POOL_WAIT_S;
+    deadline.tv_sec += s->timeout_ms / 1000;
+    deadline.tv_nsec += (long)(s->timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
     while (c == NULL) {
         if (s->idle != NULL) {
             c = s->idle;
@@ -208,6 +294,7 @@ static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
 
     c->sent = 0;
     c->fresh = must_connect;
+    c->deadline_ms = mono_ms() + s->timeout_ms;
     int rc = 0;
     if (wait) {
         wf_errorf(err, errlen, "store: PostgreSQL is unreachable");
@@ -215,8 +302,10 @@ static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
     } else if (must_connect) {
         if (c->conn != NULL) {
             PQreset(c->conn);
-            if (PQstatus(c->conn) == CONNECTION_OK)
+            if (PQstatus(c->conn) == CONNECTION_OK) {
                 PQsetNoticeProcessor(c->conn, pg_ignore_notice, NULL);
+                PQsetnonblocking(c->conn, 1);
+            }
         } else {
             c->conn = pg_connect(s);
         }
@@ -254,18 +343,23 @@ static int pg_acquire(pg_store *s, pg_conn **out, char *err, size_t errlen)
     return 0;
 }
 
+static int pg_command(pg_conn *c, const char *sql);
+
 static void pg_release(pg_store *s, pg_conn *c)
 {
-    /* A call that failed inside its transaction leaves it open or aborted. */
-    if (PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
-        PQclear(PQexec(c->conn, "ROLLBACK"));
+    /* A call that failed inside its transaction leaves it open or aborted;
+     * the rollback gets a bound of its own. */
+    if (PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+        c->deadline_ms = mono_ms() + s->timeout_ms;
+        pg_command(c, "ROLLBACK");
+    }
     pg_put_back(s, c);
 }
 
 /* A failed result to our error codes. A lost connection is WF_EUNAVAIL. */
 static int pg_error(pg_conn *c, const PGresult *r)
 {
-    if (PQstatus(c->conn) != CONNECTION_OK)
+    if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK)
         return WF_EUNAVAIL;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (state == NULL)
@@ -276,6 +370,8 @@ static int pg_error(pg_conn *c, const PGresult *r)
         return WF_EINVAL;            /* data exception */
     if (strcmp(state, "57014") == 0)
         return WF_ETIMEOUT;          /* statement timeout */
+    if (strcmp(state, "53100") == 0)
+        return WF_ENOSPC;            /* disk full: the server is up, writes fail */
     if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
         strncmp(state, "57P", 3) == 0 || strcmp(state, "40001") == 0 ||
         strcmp(state, "40P01") == 0)
@@ -286,8 +382,13 @@ static int pg_error(pg_conn *c, const PGresult *r)
 /* Runs SQL whose result is not needed (BEGIN, COMMIT, a migration). */
 static int pg_command(pg_conn *c, const char *sql)
 {
+    if (c->conn == NULL)
+        return WF_EUNAVAIL;
     c->sent++;
-    PGresult *r = PQexec(c->conn, sql);
+    int timed_out = 0;
+    PGresult *r = PQsendQuery(c->conn, sql) ? pg_wait(c, &timed_out) : NULL;
+    if (timed_out)
+        return WF_ETIMEOUT;
     int st = PQresultStatus(r);
     int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pg_error(c, r);
     PQclear(r);
@@ -301,9 +402,15 @@ static int pg_run(pg_conn *c, int id, int n, const char *const *params, PGresult
     *res = NULL;
     char name[16];
     snprintf(name, sizeof name, "wf%d", id);
+    int timed_out = 0;
+    if (c->conn == NULL)
+        return WF_EUNAVAIL;
     if (!(c->prepared & (1u << id))) {
         c->sent++;
-        PGresult *r = PQprepare(c->conn, name, pg_sql[id], 0, NULL);
+        PGresult *r = PQsendPrepare(c->conn, name, pg_sql[id], 0, NULL) ? pg_wait(c, &timed_out)
+                                                                         : NULL;
+        if (timed_out)
+            return WF_ETIMEOUT;
         int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_error(c, r);
         PQclear(r);
         if (rc)
@@ -311,7 +418,10 @@ static int pg_run(pg_conn *c, int id, int n, const char *const *params, PGresult
         c->prepared |= 1u << id;
     }
     c->sent++;
-    PGresult *r = PQexecPrepared(c->conn, name, n, params, NULL, NULL, 0);
+    PGresult *r = PQsendQueryPrepared(c->conn, name, n, params, NULL, NULL, 0)
+                      ? pg_wait(c, &timed_out) : NULL;
+    if (timed_out)
+        return WF_ETIMEOUT;
     int st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         *res = r;
@@ -337,7 +447,7 @@ static int pg_call(pg_store *s, pg_op_fn op, void *arg)
         c->retrying = attempt > 0;
         rc = op(c, arg);
         int retry = rc == WF_EUNAVAIL && attempt == 0 && !c->fresh && c->sent <= 1 &&
-                    PQstatus(c->conn) != CONNECTION_OK;
+                    c->conn != NULL && PQstatus(c->conn) != CONNECTION_OK;
         pg_release(s, c);
         if (!retry)
             return rc;
@@ -408,7 +518,7 @@ static int pg_migrate(pg_conn *c, char *err, size_t errlen)
             pg_message(c->conn, msg, sizeof msg);
             wf_errorf(err, errlen, "store: migrating the PostgreSQL schema to version %d "
                       "failed (%s): %s", v, step, msg);
-            if (PQstatus(c->conn) == CONNECTION_OK)
+            if (c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK)
                 PQclear(PQexec(c->conn, "ROLLBACK"));
             return rc;
         }
@@ -698,6 +808,13 @@ int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t err
         s->max = 2;
     if (s->max > 32)
         s->max = 32;
+    s->timeout_ms = cfg->db_timeout_ms > 0 ? cfg->db_timeout_ms : 5000;
+    /* libpq counts whole seconds, at least 2 */
+    int connect_s = (s->timeout_ms + 999) / 1000;
+    snprintf(s->connect_timeout, sizeof s->connect_timeout, "%d", connect_s < 2 ? 2 : connect_s);
+    snprintf(s->options, sizeof s->options,
+             "-c statement_timeout=%d -c idle_in_transaction_session_timeout=60000",
+             s->timeout_ms);
     s->conninfo = strdup(cfg->pg_conninfo);
     if (cfg->db_ssl_cert)
         s->sslrootcert = strdup(cfg->db_ssl_cert);
@@ -714,6 +831,7 @@ int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t err
         if (enc && strcmp(enc, "UTF8") != 0 && strcmp(enc, "SQL_ASCII") != 0)
             wf_log_warn("store: the PostgreSQL database's encoding is %s; create it with "
                         "ENCODING 'UTF8' so every plugin and run can be stored", enc);
+        c->deadline_ms = mono_ms() + PG_MIGRATION_TIMEOUT_MS;
         rc = pg_migrate(c, err, errlen);
         pg_release(s, c);
     }

@@ -14,8 +14,6 @@
 
 /* Idle connections kept open; more may exist while threads hold them. */
 #define SQ_POOL_MAX 16
-/* How long a writer waits for another writer's transaction, in ms. */
-#define SQ_BUSY_TIMEOUT_MS 10000
 #define SQ_OPEN_RETRY_MS 5
 
 enum sq_stmt_id {
@@ -76,6 +74,7 @@ typedef struct sq_conn {
 typedef struct sq_store {
     wf_store base;
     char *path;
+    int busy_ms;            /* DB_TIMEOUT_MS */
     pthread_mutex_t lock;   /* guards idle and nidle */
     sq_conn *idle;
     int nidle;
@@ -91,10 +90,24 @@ static int sq_error(int rc)
     case SQLITE_NOMEM: return WF_ENOMEM;
     case SQLITE_CONSTRAINT: return WF_ECONFLICT;
     case SQLITE_TOOBIG: return WF_ETOOBIG;
-    case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_CANTOPEN: case SQLITE_READONLY:
+    case SQLITE_FULL: return WF_ENOSPC;
+    case SQLITE_IOERR: case SQLITE_CANTOPEN: case SQLITE_READONLY:
     case SQLITE_CORRUPT: case SQLITE_NOTADB: case SQLITE_PERM: return WF_EIO;
     default: return WF_EINTERNAL;
     }
+}
+
+/* A write's error as the caller should hear it: SQLite reports a disk that
+ * filled up mid-write as an I/O error (SQLITE_IOERR_WRITE and the like);
+ * the system's errno tells it apart, and a full disk is not a broken one. */
+static int sq_write_error(sq_conn *c, int rc)
+{
+    if (rc == WF_EIO && c != NULL) {
+        int e = sqlite3_system_errno(c->db);
+        if (e == ENOSPC || e == EDQUOT)
+            return WF_ENOSPC;
+    }
+    return rc;
 }
 
 /* For a result known to be a failure: ours, never 0. */
@@ -114,7 +127,9 @@ static void sq_conn_close(sq_conn *c)
     free(c);
 }
 
-static int sq_conn_open(const char *path, sq_conn **out, char *err, size_t errlen)
+/* busy_ms: how long a writer waits for another writer's transaction
+ * (DB_TIMEOUT_MS). */
+static int sq_conn_open(const char *path, int busy_ms, sq_conn **out, char *err, size_t errlen)
 {
     *out = NULL;
     sq_conn *c = calloc(1, sizeof *c);
@@ -125,7 +140,7 @@ static int sq_conn_open(const char *path, sq_conn **out, char *err, size_t errle
                              NULL);
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(c->db, 1);
-        sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+        sqlite3_busy_timeout(c->db, busy_ms);
         /* synchronous=FULL: a commit is on disk before we acknowledge it.
          * Switching a fresh file to WAL takes its lock without consulting
          * the busy handler, so servers opening one file together retry
@@ -135,7 +150,7 @@ static int sq_conn_open(const char *path, sq_conn **out, char *err, size_t errle
                               "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
                               "PRAGMA journal_mode = WAL;",
                               NULL, NULL, NULL);
-            if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= SQ_BUSY_TIMEOUT_MS)
+            if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= busy_ms)
                 break;
             sqlite3_sleep(SQ_OPEN_RETRY_MS);
         }
@@ -161,7 +176,7 @@ static sq_conn *sq_acquire(sq_store *s, int *rc)
     pthread_mutex_unlock(&s->lock);
     *rc = 0;
     if (c == NULL)
-        *rc = sq_conn_open(s->path, &c, NULL, 0);
+        *rc = sq_conn_open(s->path, s->busy_ms, &c, NULL, 0);
     return c;
 }
 
@@ -433,6 +448,7 @@ static int sq_plugin_put(wf_store *st, const wf_store_plugin_in *in, int *versio
     rc = sq_exec(c, SQ_BEGIN);
     if (!rc) rc = sq_put_locked(c, in, version, created_at);
     if (!rc) rc = sq_exec(c, SQ_COMMIT);
+    rc = sq_write_error(c, rc);
     if (rc)
         sq_rollback(c);
     sq_release(s, c);
@@ -486,6 +502,7 @@ static int sq_plugin_delete(wf_store *st, const char *name)
     if (!rc && (q = sq_stmt(c, SQ_BUMP_REVISION, &rc)) != NULL)
         rc = sq_step_int(q, NULL);
     if (!rc) rc = sq_exec(c, SQ_COMMIT);
+    rc = sq_write_error(c, rc);
     if (rc)
         sq_rollback(c);
     sq_release(s, c);
@@ -570,6 +587,7 @@ static int sq_run_put(wf_store *st, const wf_run_record *r, int durable)
         if (!rc) rc = sq_error(sqlite3_step(q));
         sq_stmt_done(q);
     }
+    rc = sq_write_error(c, rc);
     if (!durable && sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
         /* Never hand a connection that does not wait for the disk to a
          * plugin write. */
@@ -597,8 +615,9 @@ static int sq_sync(wf_store *st)
         r = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
     else
         r = sqlite3_exec(c->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+    rc = sq_write_error(c, sq_error(r));
     sq_release(s, c);
-    return sq_error(r);
+    return rc;
 }
 
 static int sq_run_get(wf_store *st, const char *run_id, wf_run_record *out)
@@ -647,11 +666,12 @@ int wf_store_sqlite_open(const wf_config *cfg, wf_store **out, char *err, size_t
     }
     free(derived);
     s->base.ops = &sq_ops;
+    s->busy_ms = cfg->db_timeout_ms > 0 ? cfg->db_timeout_ms : 5000;
     pthread_mutex_init(&s->lock, NULL);
 
     mkdir_parents(s->path);
     sq_conn *c = NULL;
-    int rc = sq_conn_open(s->path, &c, err, errlen);
+    int rc = sq_conn_open(s->path, s->busy_ms, &c, err, errlen);
     if (rc == 0)
         sq_private_files(s->path);
     if (rc == 0)

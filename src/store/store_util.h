@@ -5,6 +5,7 @@
 #ifndef WF_STORE_UTIL_H
 #define WF_STORE_UTIL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,9 +50,13 @@ typedef struct wf_store_ops {
                     wf_run_record **out, size_t *n);
 } wf_store_ops;
 
-/* Every back end's handle starts with this. */
+/* Every back end's handle starts with this; the back end zeroes it and
+ * sets ops, store.c owns the rest. */
+struct wf_store_keep;
 struct wf_store {
     const wf_store_ops *ops;
+    struct wf_store_keep *keep;  /* the run journal and its replayer, or NULL */
+    atomic_int disk_full;        /* the last write failed for want of space */
 };
 
 /* Schema version 1, the same tables for both back ends; what SQL dialects

@@ -1,0 +1,164 @@
+"""PostgreSQL faults under a running server, on a cluster of the test's own
+(never the shared one): restarted under a load of runs, every run answered
+with a run_id is then found; frozen (SIGSTOP of the postmaster and every
+backend, the stand-in for a network partition), /health still answers at
+once, a write answers 503 within DB_TIMEOUT_MS and a margin, and all is
+well again after SIGCONT."""
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import unittest
+
+from faultkit import Tally, missing_runs, scaled
+from support import pg
+from support.server import Server, wait_for
+
+TIMEOUT_MS = 1500
+
+
+def cluster_pids(dir):
+    """The postmaster's pid and its children's (the backends and helpers)."""
+    with open(os.path.join(dir, "data", "postmaster.pid")) as f:
+        pm = int(f.readline())
+    pids = [pm]
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pm:
+            pids.append(int(d))
+    return pids
+
+
+class PgFaultCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pgdir = tempfile.mkdtemp(prefix="wf-fault-pg-")
+        try:
+            cls.url = pg.start(cls.pgdir)
+        except Exception as e:
+            shutil.rmtree(cls.pgdir, ignore_errors=True)
+            raise unittest.SkipTest(f"no PostgreSQL cluster of our own: {e}")
+
+    @classmethod
+    def tearDownClass(cls):
+        pg.destroy(cls.pgdir)
+
+    def setUp(self):
+        self.server = Server(env={"DATABASE_URL": self.url, "DB_TIMEOUT_MS": str(TIMEOUT_MS),
+                                  "SHUTDOWN_GRACE": "5"})
+        self.server.start()
+        self.addCleanup(self.server.cleanup)
+
+    def health(self):
+        return self.server.get("/health", timeout=10)
+
+
+class TestPgRestart(PgFaultCase):
+    def test_restart_under_load_loses_no_answered_run(self):
+        self.assertEqual(self.server.upload("pgload", "import time\ntime.sleep(0.3)\nprint('hello')\n").status, 200)
+        tally, lock, stop = Tally(), threading.Lock(), threading.Event()
+
+        def load(i):
+            while not stop.is_set():
+                try:
+                    r = self.server.run("pgload", f"load {i}", timeout=60)
+                except Exception as e:
+                    r = e
+                with lock:
+                    tally.add(r)
+                if not (hasattr(r, "status") and r.status == 200):
+                    time.sleep(0.05)  # the database is away: do not spin
+
+        threads = [threading.Thread(target=load, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(scaled(2)):
+                wait_for(lambda: len(tally.acked) >= 5, timeout=30)
+                pg.stop(self.pgdir, "fast")
+                time.sleep(0.5)
+                pg.start(self.pgdir)
+                time.sleep(1.0)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        print(f"\n  PostgreSQL restarted {scaled(2)}x under load: {tally}")
+        self.assertGreater(len(tally.acked), 0, tally)
+        # Other answers are 503s while the database is away: never a 500.
+        self.assertEqual({k for k in tally.other if k != 503}, set(), tally)
+        back = wait_for(lambda: self.health().status == 200, timeout=30)
+        self.assertTrue(back, self.health().json)
+        wait_for(lambda: self.health().json.get("runs_journaled") == 0, timeout=30)
+        lost = missing_runs(self.server, tally.acked)
+        self.assertEqual(lost, [], f"{len(lost)} of {len(tally.acked)} answered runs lost; "
+                         f"log: {self.server.log()[-3000:]}")
+        self.server.stop()
+
+
+class TestPgFrozen(PgFaultCase):
+    def freeze(self, sig):
+        for pid in cluster_pids(self.pgdir):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def test_frozen_database_never_freezes_the_server(self):
+        self.assertEqual(self.server.upload("before", "print(1)\n").status, 200)
+        self.freeze(signal.SIGSTOP)
+        try:
+            result = {}
+
+            def upload():
+                t0 = time.monotonic()
+                result["r"] = self.server.upload("during", "print(2)\n", timeout=60)
+                result["s"] = time.monotonic() - t0
+
+            t = threading.Thread(target=upload)
+            t.start()
+            time.sleep(0.2)  # the upload is waiting on the database now
+            t0 = time.monotonic()
+            h = self.health()
+            health_s = time.monotonic() - t0
+            m0 = time.monotonic()
+            metrics = self.server.get("/metrics", timeout=10)
+            metrics_s = time.monotonic() - m0
+            t.join()
+            print(f"\n  PostgreSQL frozen: /health {health_s * 1000:.0f} ms, /metrics "
+                  f"{metrics_s * 1000:.0f} ms, upload {result['r'].status} after "
+                  f"{result['s'] * 1000:.0f} ms (DB_TIMEOUT_MS {TIMEOUT_MS})")
+            self.assertLess(health_s, 0.5)
+            self.assertLess(metrics_s, 0.5)
+            self.assertEqual(metrics.status, 200)
+            self.assertIn("database_checked_ms_ago", h.json)
+            r = result["r"]
+            self.assertEqual(r.status, 503, r)
+            self.assertIn("detail", r.json)
+            self.assertLess(result["s"], TIMEOUT_MS / 1000 + 3.0)
+            # Known down now: answered at once, and /health says so.
+            t0 = time.monotonic()
+            self.assertEqual(self.server.get("/api/plugins/list", timeout=30).status, 503)
+            self.assertLess(time.monotonic() - t0, TIMEOUT_MS / 1000 + 1.0)
+            h = wait_for(lambda: self.health().status == 503, timeout=10)
+            self.assertTrue(h, self.health().json)
+        finally:
+            self.freeze(signal.SIGCONT)
+        ok = wait_for(lambda: self.server.get("/api/plugins/list").status == 200, timeout=30)
+        self.assertTrue(ok, "no recovery after SIGCONT")
+        self.assertEqual(self.server.upload("after", "print(3)\n").status, 200)
+        wait_for(lambda: self.health().status == 200, timeout=10)
+        self.assertEqual(self.health().json["status"], "ok")
+        self.server.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
