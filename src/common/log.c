@@ -91,55 +91,69 @@ static void put_closing(struct line *l, const char *s)
     }
 }
 
-/* JSON string body (no quotes); control characters escaped, and each byte
- * that is not part of valid UTF-8 written as U+FFFD, so that the line is
- * JSON whatever a client put in a path or a plugin in its name. An escape
- * is written whole or not at all, so a cut never leaves half of one. */
-static void put_json_escaped(struct line *l, const char *s)
+/* How a string is escaped: inside a JSON string or a quoted text value
+ * (quotes and backslashes escaped too, invalid UTF-8 as U+FFFD), or as a
+ * text line's bare message (only what a terminal would act on). */
+enum esc_mode { ESC_QUOTED, ESC_BARE };
+
+/* A C1 control (U+0080..U+009F, encoded C2 80..C2 9F): terminals take
+ * U+009B as CSI, so they are as dangerous as ESC. */
+static int is_c1(const unsigned char *p, size_t n)
+{
+    return n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
+}
+
+/* Write s with every control character (C0, DEL, C1) escaped, so that no
+ * string a client or a plugin chose (a path, a plugin name, an error
+ * message) puts a raw escape sequence or a line break into the log, in
+ * either format. Bytes that are not valid UTF-8 become U+FFFD when quoted
+ * (the line must stay JSON) and \xNN in a bare message. An escape is
+ * written whole or not at all, so a cut never leaves half of one. */
+static void put_escaped(struct line *l, const char *s, enum esc_mode mode)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t left = strlen(s);
     while (left > 0 && !l->cut) {
         char esc[8];
-        size_t n = 1;
-        switch (*p) {
-        case '"': put_mem(l, "\\\"", 2); break;
-        case '\\': put_mem(l, "\\\\", 2); break;
-        case '\n': put_mem(l, "\\n", 2); break;
-        case '\r': put_mem(l, "\\r", 2); break;
-        case '\t': put_mem(l, "\\t", 2); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                snprintf(esc, sizeof esc, "\\u%04x", *p);
-                put_mem(l, esc, 6);
-            } else if (*p < 0x80) {
-                put_mem(l, (const char *)p, 1);
-            } else if ((n = wf_utf8_char_len((const char *)p, left)) == 0) {
-                n = 1;
+        size_t n = *p < 0x80 ? 1 : wf_utf8_char_len((const char *)p, left);
+        if (n == 0) {
+            n = 1;
+            if (mode == ESC_QUOTED) {
                 put_mem(l, "\\ufffd", 6);
             } else {
-                put_mem(l, (const char *)p, n);
+                snprintf(esc, sizeof esc, "\\x%02x", *p);
+                put_mem(l, esc, 4);
             }
+        } else if (*p == '\n' || *p == '\r' || *p == '\t') {
+            put_mem(l, *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : "\\t", 2);
+        } else if (*p < 0x20 || *p == 0x7f || is_c1(p, n)) {
+            snprintf(esc, sizeof esc, "\\u%04x", n == 2 ? p[1] : *p);
+            put_mem(l, esc, 6);
+        } else if (mode == ESC_QUOTED && (*p == '"' || *p == '\\')) {
+            put_mem(l, *p == '"' ? "\\\"" : "\\\\", 2);
+        } else {
+            put_mem(l, (const char *)p, n);
         }
         p += n;
         left -= n;
     }
 }
 
-/* Text values are quoted when they hold spaces, quotes or '=' so that the
- * line stays machine-splittable; newlines never break a line. */
+/* Text values are quoted when they hold spaces, quotes, '=' or anything
+ * that is not plain printable ASCII, so that the line stays
+ * machine-splittable and every control character is escaped. */
 static void put_text_value(struct line *l, const char *s)
 {
     int quote = (*s == '\0');
-    for (const char *p = s; *p && !quote; p++)
-        if (*p == ' ' || *p == '"' || *p == '=' || (unsigned char)*p < 0x20)
+    for (const unsigned char *p = (const unsigned char *)s; *p && !quote; p++)
+        if (*p == ' ' || *p == '"' || *p == '=' || *p < 0x20 || *p >= 0x7f)
             quote = 1;
     if (!quote) {
         put_str(l, s);
         return;
     }
     put_mem(l, "\"", 1);
-    put_json_escaped(l, s);
+    put_escaped(l, s, ESC_QUOTED);
     put_mem(l, "\"", 1);
 }
 
@@ -274,7 +288,7 @@ static void begin(struct line *l, enum wf_log_level level, const char *msg)
         put_str(l, "\",\"level\":\"");
         put_str(l, level_name(level));
         put_str(l, "\",\"msg\":\"");
-        put_json_escaped(l, msg);
+        put_escaped(l, msg, ESC_QUOTED);
         put_closing(l, "\"");
         l->safe_len = l->len;
     } else {
@@ -282,8 +296,7 @@ static void begin(struct line *l, enum wf_log_level level, const char *msg)
         put_str(l, " ");
         put_str(l, level_name(level));
         put_str(l, " ");
-        for (const char *p = msg; *p; p++)
-            put_mem(l, (*p == '\n' || *p == '\r') ? " " : p, 1);
+        put_escaped(l, msg, ESC_BARE);
     }
 }
 
@@ -291,15 +304,15 @@ static void add_field(struct line *l, const char *key, const char *value)
 {
     if (atomic_load(&log_json)) {
         put_str(l, ",\"");
-        put_json_escaped(l, key);
+        put_escaped(l, key, ESC_QUOTED);
         put_str(l, "\":\"");
-        put_json_escaped(l, value ? value : "");
+        put_escaped(l, value ? value : "", ESC_QUOTED);
         put_str(l, "\"");
         if (!l->cut)
             l->safe_len = l->len;
     } else {
         put_str(l, " ");
-        put_str(l, key);
+        put_escaped(l, key, ESC_BARE);
         put_str(l, "=");
         put_text_value(l, value ? value : "");
     }

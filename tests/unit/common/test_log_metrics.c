@@ -52,7 +52,7 @@ static void test_text_lines(void **state)
     assert_int_equal(out[10], 'T');
     assert_int_equal(out[23], 'Z');
     assert_non_null(strstr(out, "Z INFO request method=GET path=\"/a b\"\n"));
-    assert_non_null(strstr(out, "WARN two lines\n"));
+    assert_non_null(strstr(out, "WARN two\\nlines\n"));
     free(out);
 }
 
@@ -89,6 +89,59 @@ static void test_json_lines(void **state)
         lines++;
     }
     assert_int_equal(lines, 2);
+    free(out);
+}
+
+/* Strings a client or a plugin chose: ESC, CSI (C1), BEL, DEL, CR, NUL's
+ * neighbours and invalid UTF-8, in a message, a key and a value. */
+#define HOSTILE "a\x1b[2J\x1b]0;pwn\x07" "b\xc2\x9b" "31mc\x7f\r\nd\xff\xfe" "e\xc3\xa9"
+
+static void emit_hostile(void)
+{
+    wf_log_setup(WF_LOG_INFO, 0);
+    wf_log_info("plugin %s ended", HOSTILE);
+    wf_log_kv(WF_LOG_INFO, "request", "path", HOSTILE, "k\x1b" "x", "plain", (const char *)NULL);
+    wf_log_setup(WF_LOG_INFO, 1);
+    wf_log_info("plugin %s ended", HOSTILE);
+    wf_log_kv(WF_LOG_INFO, "request", "path", HOSTILE, (const char *)NULL);
+    wf_log_setup(WF_LOG_INFO, 0);
+}
+
+static void test_control_characters_escaped(void **state)
+{
+    (void)state;
+    char *out = capture(emit_hostile);
+    size_t n = strlen(out);
+    int newlines = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)out[i];
+        if (c == '\n') {
+            newlines++;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f || c == 0xff || c == 0xfe)
+            fail_msg("raw control byte 0x%02x at %zu: %s", c, i, out);
+        if (c == 0xc2 && i + 1 < n && (unsigned char)out[i + 1] < 0xa0)
+            fail_msg("raw C1 control at %zu: %s", i, out);
+    }
+    assert_int_equal(newlines, 4); /* one per line: nothing broke a line */
+    assert_non_null(strstr(out, "plugin a\\u001b[2J\\u001b]0;pwn\\u0007b\\u009b31mc\\u007f\\r\\nd"
+                                "\\xff\\xfee\xc3\xa9 ended\n"));
+    assert_non_null(strstr(out, " k\\u001bx=plain"));
+    /* the JSON lines parse, and give back the text with U+FFFD for bad bytes */
+    char *save = NULL;
+    int json_lines = 0;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] != '{')
+            continue;
+        json_error_t e;
+        json_t *j = json_loads(line, 0, &e);
+        if (j == NULL)
+            fail_msg("not JSON: %s (%s)", line, e.text);
+        json_lines++;
+        json_decref(j);
+    }
+    assert_int_equal(json_lines, 2);
     free(out);
 }
 
@@ -129,6 +182,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_lines),
         cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_control_characters_escaped),
         cmocka_unit_test(test_level_parse),
         cmocka_unit_test(test_metrics_render),
     };
