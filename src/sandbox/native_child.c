@@ -191,6 +191,10 @@ _Noreturn void wf_native_child(const wf_native_plan *pl, const wf_native_spawn *
             sigaction(s, &dfl, NULL);
     if (setsid() < 0)
         fail(sp, "setsid");
+    /* The server's umask (077: its data are its own) would make the view's
+     * folders 0700, which a run's own uid cannot enter. The child has its
+     * own (no CLONE_FS), so this is not the server's. */
+    umask(022);
 
     if (pl->ns_flags & CLONE_NEWUSER) {
         write_file(sp, "/proc/self/setgroups", "deny");
