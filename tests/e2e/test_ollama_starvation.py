@@ -64,3 +64,23 @@ class TestHungOllamaBurst(ServerCase):
         looks = len(self.double.requests("/api/version"))
         self.assertLessEqual(looks, 8, looks)
         self.assertGreater(len(statuses), 10 * looks)
+
+
+class TestFirstLookAfterStart(ServerCase):
+    """Right after start, before the first look at Ollama has finished, a
+    request waits for it (bounded) instead of answering "not known"."""
+
+    @classmethod
+    def make_server(cls, env):
+        cls.double.configure(delay=1.5)  # the first look takes 1.5 s at least
+        return super().make_server(env)
+
+    def test_first_requests_wait_for_the_first_look(self):
+        t0 = time.monotonic()
+        r = self.server.get("/health/ollama", timeout=30)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"], "connected", r.json)
+        r = self.server.get("/api/models/list", timeout=30)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(all(m["available"] for m in r.json), r.json)
+        self.assertLess(time.monotonic() - t0, 20)
