@@ -93,7 +93,8 @@ json_t *wf_json_run_record(const wf_run_record *r)
 {
     wf_run_result res = {
         .run_id = r->run_id, .plugin = r->plugin, .version = r->version,
-        .success = r->success, .output = r->output, .error = r->error,
+        .success = r->success, .output = r->output, .stdout_text = r->stdout_text,
+        .error = r->error,
         .error_type = r->error_type, .result_json = r->result_json, .logs = r->logs,
         .ai_calls = r->ai_calls, .duration_ms = r->duration_ms, .started_at = r->started_at,
         .input_data = r->input_data ? r->input_data : "",

@@ -53,6 +53,69 @@ static char *capped(const wf_outbuf *b, size_t cap, const char *what)
     return t;
 }
 
+/* Length of the whitespace character at s (Python's str.isspace(): every
+ * character str.strip() removes), or 0. s is valid UTF-8. */
+static size_t space_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if ((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20))
+        return 1;
+    if (c == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
+        return 2;                                   /* U+0085, U+00A0 */
+    if (c == 0xe1 && s[1] == 0x9a && s[2] == 0x80)
+        return 3;                                   /* U+1680 */
+    if (c == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a || s[2] == 0xa8 || s[2] == 0xa9 ||
+                                      s[2] == 0xaf))
+        return 3;                                   /* U+2000-200A, 2028, 2029, 202F */
+    if (c == 0xe2 && s[1] == 0x81 && s[2] == 0x9f)
+        return 3;                                   /* U+205F */
+    if (c == 0xe3 && s[1] == 0x80 && s[2] == 0x80)
+        return 3;                                   /* U+3000 */
+    return 0;
+}
+
+/* The last whitespace character ending at s + end (after start), or 0. */
+static size_t space_len_before(const char *s, size_t start, size_t end)
+{
+    for (size_t k = 1; k <= 3 && k <= end - start; k++) {
+        const unsigned char *p = (const unsigned char *)s + end - k;
+        if ((*p & 0xc0) != 0x80)    /* the character's first byte */
+            return space_len(p) == k ? k : 0;
+    }
+    return 0;
+}
+
+char *wf_run_output_shape(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i <= n;) {
+        /* One line: up to \n, \r\n or \r (universal newlines). */
+        size_t end = i;
+        while (end < n && s[end] != '\n' && s[end] != '\r')
+            end++;
+        size_t next = end < n && s[end] == '\r' && end + 1 < n && s[end + 1] == '\n' ? end + 2
+                                                                                    : end + 1;
+        size_t a = i, b = end, k;
+        while (a < b && (k = space_len((const unsigned char *)s + a)) > 0 && a + k <= b)
+            a += k;
+        while (b > a && (k = space_len_before(s, a, b)) > 0)
+            b -= k;
+        if (b > a) {
+            if (o > 0)
+                out[o++] = '\n';
+            memcpy(out + o, s + a, b - a);
+            o += b - a;
+        }
+        i = next;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static int logs_mention_memory(const wf_outbuf *b)
 {
     return b->data && b->len && (memmem(b->data, b->len, "MemoryError", 11) ||
@@ -140,7 +203,8 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
         break;
     }
 
-    o->output = capped(&r->out, cfg->max_output_bytes, "output");
+    o->stdout_text = capped(&r->out, cfg->max_output_bytes, "output");
+    o->output = o->stdout_text ? wf_run_output_shape(o->stdout_text) : NULL;
     o->logs = capped(&r->logs, cfg->max_output_bytes, "logs");
     if (type != NULL) {
         const char *src = err_text ? err_text : msg;
@@ -149,7 +213,7 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
     int cut = 0;
     o->input_kept = wf_utf8_sanitize(r->input ? r->input : "", r->input_len,
                                      WF_RUN_INPUT_KEPT, &cut);
-    if (o->output == NULL || o->logs == NULL || o->input_kept == NULL ||
+    if (o->stdout_text == NULL || o->output == NULL || o->logs == NULL || o->input_kept == NULL ||
         (type != NULL && o->error == NULL)) {
         wf_run_outcome_clear(o);
         return WF_ENOMEM;
@@ -159,6 +223,7 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
     o->res.version = r->version;
     o->res.success = type == NULL;
     o->res.output = o->output;
+    o->res.stdout_text = o->stdout_text;
     o->res.error = o->error;
     o->res.error_type = type;
     o->res.result_json = r->result_json;
@@ -171,6 +236,7 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
 
 void wf_run_outcome_clear(wf_run_outcome *o)
 {
+    free(o->stdout_text);
     free(o->output);
     free(o->logs);
     free(o->error);
@@ -204,12 +270,13 @@ static json_t *json_result(const char *result_json)
 
 json_t *wf_run_result_json(const wf_run_result *r)
 {
-    json_t *j = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o}",
+    json_t *j = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o}",
                      "success", r->success,
                      "output", json_text(r->output ? r->output : ""),
                      "error", json_text(r->error),
                      "error_type", json_text(r->error_type),
                      "result", json_result(r->result_json),
+                     "stdout", json_text(r->stdout_text ? r->stdout_text : ""),
                      "logs", json_text(r->logs ? r->logs : ""),
                      "run_id", json_text(r->run_id),
                      "plugin", json_text(r->plugin),

@@ -91,12 +91,22 @@ static inline void wf_run_unref(wf_run *r)
  * into `scratch` buffers allocated here: free with wf_run_result_release). */
 typedef struct wf_run_outcome {
     wf_run_result res;
-    char *output, *logs, *error;
+    char *stdout_text, *output, *logs, *error;
     char *input_kept;
     const char *metric;      /* "ok" or the error type */
 } wf_run_outcome;
 
 int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o);
+
 void wf_run_outcome_clear(wf_run_outcome *o);
+
+/* The run's `output` made from its stdout s (valid UTF-8) as the original
+ * made it: every line (ended by \n, \r\n or \r) stripped of the
+ * characters Python's str.strip() removes (str.isspace(): ASCII \t \n \v
+ * \f \r, \x1c-\x1f and space, and the Unicode ones: U+0085, U+00A0,
+ * U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000), blank
+ * lines dropped, the rest joined by \n (no newline at the end). Malloc'd;
+ * NULL when out of memory. */
+char *wf_run_output_shape(const char *s);
 
 #endif

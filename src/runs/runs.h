@@ -28,7 +28,9 @@ typedef struct wf_run_result {
     const char *plugin;
     int version;
     int success;
-    const char *output;
+    const char *output;      /* stdout shaped as the original shaped it
+                              * (wf_run_output_shape in runs/run.h) */
+    const char *stdout_text; /* stdout as written (capped, with a marker) */
     const char *error;       /* NULL when none */
     const char *error_type;  /* NULL or one of the SPEC's error types */
     const char *result_json; /* NULL when the plugin sent no JSON value */
@@ -48,7 +50,7 @@ typedef struct wf_run_result {
  * allocation failure): the one builder of that shape, for the HTTP answer,
  * the run history and `wasmforge run`. Text that is not valid UTF-8 gets
  * U+FFFD for each bad byte; absent text (error, error_type, run_id, plugin,
- * started_at) is null, absent output and logs are "". input_data is a
+ * started_at) is null, absent output, stdout and logs are "". input_data is a
  * field only when set. */
 json_t *wf_run_result_json(const wf_run_result *res);
 

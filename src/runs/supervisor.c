@@ -318,6 +318,7 @@ static void finish_job_fn(void *arg)
             .version = res->version,
             .success = res->success,
             .output = (char *)res->output,
+            .stdout_text = (char *)res->stdout_text,
             .error = (char *)res->error,
             .error_type = (char *)res->error_type,
             .result_json = (char *)res->result_json,
@@ -393,7 +394,8 @@ static void finish(wf_runs *rs, wf_run *r)
         free(j);
         /* Nothing was recorded: no run_id (see wf_run_result). */
         wf_run_result res = {.plugin = r->plugin, .version = r->version,
-                             .output = "", .logs = "", .error = "out of memory",
+                             .output = "", .stdout_text = "", .logs = "",
+                             .error = "out of memory",
                              .error_type = "runtime_error", .started_at = r->started_at,
                              .record_error = "The run could not be recorded: out of memory"};
         if (r->done)

@@ -205,16 +205,21 @@ static int clean_text(char **field, char **owned)
     return 0;
 }
 
+/* The text fields of a run record that record_ready repairs. */
+#define WF_RECORD_TEXTS 6
+
 /* A checked record as it is written (to the database or the journal):
  * NULL texts as "", no start time as now, text that is not UTF-8 made so.
  * *w borrows from rec, now and owned[] (which the caller frees). */
 static int record_ready(const wf_run_record *rec, wf_run_record *w, char now[WF_STORE_TS_LEN],
-                        char *owned[5])
+                        char *owned[WF_RECORD_TEXTS])
 {
     *w = *rec;
     w->success = rec->success != 0;
     if (w->output == NULL)
         w->output = "";
+    if (w->stdout_text == NULL)
+        w->stdout_text = "";
     if (w->logs == NULL)
         w->logs = "";
     if (w->input_data == NULL)
@@ -223,9 +228,10 @@ static int record_ready(const wf_run_record *rec, wf_run_record *w, char now[WF_
         wf_store_timestamp_now(now);
         w->started_at = now;
     }
-    char **fields[5] = {&w->output, &w->error, &w->result_json, &w->logs, &w->input_data};
+    char **fields[WF_RECORD_TEXTS] = {&w->output, &w->stdout_text, &w->error, &w->result_json,
+                                      &w->logs, &w->input_data};
     int rc = 0;
-    for (int i = 0; i < 5 && rc == 0; i++)
+    for (int i = 0; i < WF_RECORD_TEXTS && rc == 0; i++)
         rc = clean_text(fields[i], &owned[i]);
     return rc;
 }
@@ -251,11 +257,11 @@ static int run_put(wf_store *st, const wf_run_record *rec, int durable)
 
     char now[WF_STORE_TS_LEN];
     wf_run_record w;
-    char *owned[5] = {0};
+    char *owned[WF_RECORD_TEXTS] = {0};
     int rc = record_ready(rec, &w, now, owned);
     if (rc == 0)
         rc = note_write(st, st->ops->run_put(st, &w, durable));
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < WF_RECORD_TEXTS; i++)
         free(owned[i]);
     return rc;
 }
@@ -322,9 +328,11 @@ static void sleep_ms(int ms)
 /* A run record as the journal keeps it: JSON with every field. */
 static char *run_to_json(const wf_run_record *r)
 {
-    json_t *j = json_pack("{s:s, s:s, s:i, s:b, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:i, s:I, s:s}",
+    json_t *j = json_pack("{s:s, s:s, s:i, s:b, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:i, s:I, "
+                          "s:s}",
                           "run_id", r->run_id, "plugin", r->plugin, "version", r->version,
                           "success", r->success, "output", r->output ? r->output : "",
+                          "stdout", r->stdout_text ? r->stdout_text : "",
                           "error", r->error, "error_type", r->error_type,
                           "result_json", r->result_json, "logs", r->logs ? r->logs : "",
                           "input_data", r->input_data ? r->input_data : "",
@@ -354,10 +362,12 @@ static int run_from_json(const char *text, wf_run_record *out)
         json_decref(o);
         return WF_EINTERNAL;
     }
-    static const char *const keys[] = {"run_id", "plugin", "output", "error", "error_type",
-                                       "result_json", "logs", "input_data", "started_at"};
-    char **dsts[] = {&out->run_id, &out->plugin, &out->output, &out->error, &out->error_type,
-                     &out->result_json, &out->logs, &out->input_data, &out->started_at};
+    static const char *const keys[] = {"run_id", "plugin", "output", "stdout", "error",
+                                       "error_type", "result_json", "logs", "input_data",
+                                       "started_at"};
+    char **dsts[] = {&out->run_id, &out->plugin, &out->output, &out->stdout_text, &out->error,
+                     &out->error_type, &out->result_json, &out->logs, &out->input_data,
+                     &out->started_at};
     int rc = 0;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0] && rc == 0; i++)
         rc = dup_field(o, keys[i], dsts[i]);
@@ -535,12 +545,12 @@ int wf_store_run_keep(wf_store *st, const wf_run_record *rec, int *journaled)
      * and text made valid UTF-8, so that the replay cannot refuse it. */
     wf_run_record w;
     char now[WF_STORE_TS_LEN];
-    char *owned[5] = {0};
+    char *owned[WF_RECORD_TEXTS] = {0};
     int jrc = record_ready(rec, &w, now, owned);
     char *text = jrc == 0 ? run_to_json(&w) : NULL;
     jrc = text ? wf_journal_append(st->keep->j, rec->run_id, text) : WF_ENOMEM;
     free(text);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < WF_RECORD_TEXTS; i++)
         free(owned[i]);
     if (jrc != 0) {
         wf_log_error("run %s: the store did not take it (%s) and neither did the journal (%s)",

@@ -53,7 +53,10 @@ typedef struct wf_run_record {
     char *plugin;
     int version;
     int success;
-    char *output;        /* stdout, already capped */
+    char *output;        /* stdout shaped as the original shaped it (runs/run.h),
+                            already capped */
+    char *stdout_text;   /* stdout as written, already capped ("" when NULL;
+                            column `stdout`) */
     char *error;         /* NULL when none */
     char *error_type;    /* NULL, "plugin_error", "timeout", "sandbox_violation", "runtime_error", "memory_limit" */
     char *result_json;   /* JSON text of the last send_output value, or NULL */

@@ -106,6 +106,14 @@ struct wf_store {
     "CREATE INDEX runs_by_started ON runs (started_at, seq);" \
     "CREATE INDEX runs_by_plugin_started ON runs (plugin, started_at, seq);"
 
+/* Schema version 2: the run's stdout as written, beside `output` (which
+ * since then holds the stdout shaped as the original shaped it). Runs
+ * recorded before keep their output as it was answered, and it is their
+ * stdout too. */
+#define WF_STORE_SCHEMA_V2 \
+    "ALTER TABLE runs ADD COLUMN stdout TEXT NOT NULL DEFAULT '';" \
+    "UPDATE runs SET stdout = output;"
+
 /* SQL both back ends send as it is, and the select lists of the row readers
  * below (in their column order). TS(col) reads a timestamp column as the
  * store's text form: the column itself where it is stored as that text. */
@@ -119,7 +127,7 @@ struct wf_store {
     " FROM plugins p JOIN plugin_versions v ON v.name = p.name AND v.version = p.version"
 #define WF_STORE_SQL_RUN_COLS(TS) \
     "run_id, plugin, version, success, output, error, error_type, result_json, logs, " \
-    "input_data, ai_calls, duration_ms, " TS("started_at")
+    "input_data, ai_calls, duration_ms, " TS("started_at") ", stdout"
 
 int wf_store_sqlite_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
 int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
@@ -137,8 +145,8 @@ int wf_store_plugin_from_row(wf_store_col_fn get, void *row, int with_code, wf_p
 
 /* Column order of a run row: run_id, plugin, version, success, output,
  * error, error_type, result_json, logs, input_data, ai_calls, duration_ms,
- * started_at. */
-#define WF_STORE_RUN_COLS 13
+ * started_at, stdout. */
+#define WF_STORE_RUN_COLS 14
 int wf_store_run_from_row(wf_store_col_fn get, void *row, wf_run_record *out);
 
 

@@ -290,7 +290,7 @@ class PluginsApi:
                                                         {"plugin_name": name, "input_data": "hi"}), name)
         r = self.server.post_json("/api/plugins/run", {"plugin_name": name, "input_data": "hi"})
         if self.assertRunResult(r, name):
-            self.assertEqual(r.json["output"], "hi\n")
+            self.assertEqual(r.json["output"], "hi")
 
     def test_run_input_too_large_is_413(self):
         name, _ = self.upload(code="print(1)\n")

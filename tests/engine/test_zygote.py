@@ -260,7 +260,7 @@ class ZygoteUnderTheServer(unittest.TestCase):
             # The next run gets a new zygote.
             r = s.run("z")
             self.assertTrue(r.json["success"], r.json)
-            self.assertEqual(r.json["output"], "ok\n")
+            self.assertEqual(r.json["output"], "ok")
             new = zygotes_of(s.proc.pid)
             self.assertEqual(len(new), 1)
             self.assertNotEqual(new, zyg)
@@ -332,7 +332,7 @@ class OtherPython(unittest.TestCase):
                              "WASM_PYTHON_DIR": lib}, cwd=d, timeout=900)
         self.assertEqual(p.returncode, 0, p.stderr)
         res = json.loads(p.stdout)
-        self.assertEqual(res["output"], "(3, 11) ['tmp', 'usr']\n")
+        self.assertEqual(res["output"], "(3, 11) ['tmp', 'usr']")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ class HostileCases:
         if "exc" in box:
             raise box["exc"]
         self.assertTrue(normal["success"], normal)
-        self.assertEqual(normal["output"], "cba\n")
+        self.assertEqual(normal["output"], "cba")
         res = box["res"]
         for v in SECRETS.values():
             self.assertNotIn(v, res["output"] + res["logs"] + (res["error"] or ""))

@@ -293,11 +293,11 @@ class RunBehaviour:
         self.double.configure(delay=1.5)
         res = self.run_plugin('from platform_sdk import call_ai\nprint(call_ai("mistral:latest", "slow"))\n')
         self.assertTrue(res["success"], res)
-        self.assertEqual(res["output"], "echo: slow\n")
+        self.assertEqual(res["output"], "echo: slow")
 
     def test_system_prompt_uses_chat(self):
         res = self.run_plugin('from platform_sdk import call_ai\nprint(call_ai("mistral:latest", "p", system="s"))\n')
-        self.assertEqual(res["output"], "echo: [s] p\n")
+        self.assertEqual(res["output"], "echo: [s] p")
 
     # ---- what the host lets through to a model (issue 11 points 3, 10; 12.7) ----
     def generate_requests(self):
@@ -384,7 +384,8 @@ class RunBehaviour:
             print(out[0][:8])
         '''), timeout=120)
         self.assertTrue(res["success"], res)
-        self.assertEqual(res["output"].splitlines(), ["103", "[ERROR] "])
+        self.assertEqual(res["stdout"].splitlines(), ["103", "[ERROR] "])
+        self.assertEqual(res["output"], "103\n[ERROR]")
         self.assertEqual(res["ai_calls"], 0)
         self.assertEqual(len(self.generate_requests()), 7)
         self.assertIn("7 (2 x MAX_AI_CALLS_PER_EXECUTION + 1)", res["logs"])

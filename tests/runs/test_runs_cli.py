@@ -57,7 +57,7 @@ class CliCommand(CliRunsCase):
         res = self.run_plugin("import time\ntime.sleep(7)\nprint('awake')\n",
                               env={"MAX_EXECUTION_TIME": "20"})
         self.assertTrue(res["success"], res)
-        self.assertEqual(res["output"], "awake\n")
+        self.assertEqual(res["output"], "awake")
 
     def test_input_file(self):
         with tempfile.TemporaryDirectory() as d:
@@ -70,7 +70,7 @@ class CliCommand(CliRunsCase):
             p = run_cli(["run", plugin, "--input-file", data], env=self.env)
             self.assertNotIn("unknown command", p.stderr, "`wasmforge run` is missing from this binary")
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn('"output": "line1\\nline2\\n"', p.stdout)
+            self.assertIn('"output": "line1\\nline2"', p.stdout)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
         one = self.server.get("/api/runs/" + res["run_id"])
         self.assertEqual(one.status, 200, one)
         self.assertEqual(one.json["input_data"], "remember me")
-        self.assertEqual(one.json["output"], "remember me\n")
+        self.assertEqual(one.json["output"], "remember me")
+        self.assertEqual(one.json["stdout"], "remember me\n")
         self.assertTrue(one.json["success"])
         lst = self.server.get("/api/runs?plugin=hist_plugin&limit=5").json
         self.assertEqual(lst[0]["run_id"], res["run_id"])
@@ -63,7 +64,7 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
         for i, r in results:
             self.assertEqual(r.status, 200, r)
             self.assertTrue(r.json["success"], r.json)
-            self.assertEqual(r.json["output"], "run-%d\n" % i)
+            self.assertEqual(r.json["output"], "run-%d" % i)
         self.assertEqual(len({r.json["run_id"] for _, r in results}), 200)
         self.assertEqual(wait_for(lambda: not sandbox_pids(pid), 10), True)
         self.assertTrue(wait_for(lambda: run_fds(pid) <= fds_before, 10),
@@ -102,7 +103,7 @@ class HttpRuns(HttpRunsCase, RunBehaviour):
         self.assertEqual(h.status, 200)
         self.assertTrue(none_done, "a run finished before /health answered")
         for r in results:
-            self.assertEqual(r.json["output"], "echo: x\n", r.json)
+            self.assertEqual(r.json["output"], "echo: x", r.json)
 
 
 # Prints the run's platform_sdk as {name: first line of its code, or None}:
@@ -168,7 +169,7 @@ class HttpRunsSdk(HttpRunsCase, SdkChecks):
                                  "print(hasattr(platform_sdk, 'MARK'), hasattr(_wf_bridge, 'MARK'))\n"
                                  "print(platform_sdk.get_input())\n", "two", name="sdk_check")
         self.assertTrue(second["success"], second)
-        self.assertEqual(second["output"], "False False\ntwo\n")
+        self.assertEqual(second["output"], "False False\ntwo")
         self.assertIsNone(second["result"])
 
     def test_sdk_frames_show_their_source(self):
@@ -256,10 +257,10 @@ class HttpRunsCustomSdk(OwnFilesCase, SdkChecks):
         res = self.run_plugin("from platform_sdk import get_input, send_output\n"
                               "send_output(get_input())\n", "x")
         self.assertTrue(res["success"], res)
-        self.assertEqual(res["output"], "custom:x\n")
+        self.assertEqual(res["output"], "custom:x")
         self.assertEqual(res["result"], "custom:x")
         res = self.run_plugin("import platform_sdk\nprint(hasattr(platform_sdk, 'call_ai'))\n")
-        self.assertEqual(res["output"], "False\n", res)
+        self.assertEqual(res["output"], "False", res)
         self.assertSdk(CUSTOM_SDK)
 
 
@@ -380,7 +381,7 @@ class HttpShutdown(unittest.TestCase):
         for r in results:
             self.assertEqual(r.status, 200, r)
             self.assertTrue(r.json["success"], r.json)
-            self.assertEqual(r.json["output"], "finished\n")
+            self.assertEqual(r.json["output"], "finished")
         self.assertEqual(srv.stop(), 0)
         self.assertFalse(sandbox_pids(server_pid))
 

@@ -79,7 +79,7 @@ PLUGINS = {
 }
 ERROR_TYPES = {None, "plugin_error", "timeout", "sandbox_violation", "runtime_error",
                "memory_limit"}
-RESULT_TYPES = {"success": bool, "output": str, "logs": str, "run_id": str, "plugin": str,
+RESULT_TYPES = {"success": bool, "output": str, "stdout": str, "logs": str, "run_id": str, "plugin": str,
                 "version": int, "ai_calls": int, "duration_ms": int, "started_at": str}
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 # Connection errors a client may see once the server is shutting down.
@@ -187,7 +187,7 @@ class StressRuns(unittest.TestCase):
         if name == "s_echo":
             self.assertIn(et, (None, "timeout"), j)
             if et is None:
-                self.assertEqual(j["output"], data + "\n", j)
+                self.assertEqual(j["output"], data, j)
         elif name == "s_result":
             self.assertIn(et, (None, "timeout"), j)
             if et is None:
@@ -195,13 +195,13 @@ class StressRuns(unittest.TestCase):
         elif name == "s_ai":
             self.assertIn(et, (None, "timeout"), j)
             if et is None:
-                self.assertEqual(j["output"], f"echo: {data}\necho: b\n", j)
+                self.assertEqual(j["output"], f"echo: {data}\necho: b", j)
                 self.assertEqual(j["ai_calls"], 2, j)
         elif name == "s_models":
             self.assertIn(et, (None, "timeout"), j)
             if et is None:
                 models = sorted(ENV["ALLOWED_MODELS"].split(","))
-                self.assertEqual(j["output"], str(models) + "\n", j)
+                self.assertEqual(j["output"], str(models), j)
         elif name == "s_ai_late":
             # The AI call's own timeout and the run's deadline are the same
             # instant: either may win.
@@ -499,7 +499,7 @@ class AbandonedAiCall(unittest.TestCase):
             ai.release()
             t.join(60)
             self.assertEqual(box["r"].status, 200, box["r"])
-            self.assertEqual(box["r"].json["output"], "next\n", box["r"].json)
+            self.assertEqual(box["r"].json["output"], "next", box["r"].json)
             self.assertTrue(wait_for(lambda: srv.gauge("wasmforge_runs_running") == 0, 30))
             self.assertEqual(srv.stop(), 0)
         finally:

@@ -412,6 +412,20 @@ defineCase('long_output_scrolls', async ({ page }) => {
   await shot(page, 'runner-long-output');
 });
 
+defineCase('output_shows_stdout_as_written', async ({ page }) => {
+  // The API's `output` strips every line and drops blank ones (as the
+  // original did); the runner shows `stdout`, indentation and all.
+  const p = { type: 'text', description: 'Prints indented lines', hint: '',
+              code: "print('  indented')\nprint('')\nprint('trailing   ')\nprint('\\tTab')\n" };
+  const r = await deploy(page, cfg.base, 'indented_lines', p);
+  check(r.ok, `deploy failed: ${r.text}`);
+  await go(page, cfg.base, '#/run/indented_lines');
+  const result = await finishRun(page, await startRun(page));
+  check((await result.getAttribute('data-success')) === 'true', `run failed: ${await result.innerText()}`);
+  const text = await page.locator('[data-testid="run-output"] pre').evaluate((el) => el.textContent);
+  check(text === '  indented\n\ntrailing   \n\tTab\n', `not the stdout as written: ${JSON.stringify(text)}`);
+});
+
 defineCase('run_timeout', async ({ page }) => {
   const r = await deploy(page, cfg.timeoutBase, 'spin_forever', PLUGINS.spin_forever);
   check(r.ok, `deploy failed: ${r.text}`);

@@ -250,9 +250,12 @@ export function RunResult({ run, showInput }) {
           <pre class="out">{run.input_data || <span class="muted">(empty)</span>}</pre>
         </Section>
       )}
-      <Section title="Output" testId="run-output">
+      {/* stdout as the plugin wrote it (indentation, blank lines); the API's
+          `output` is the original's shaping of it. Results from before
+          `stdout` existed show `output`. */}
+      <Section title="Output (stdout)" testId="run-output">
         <pre class="out" tabIndex={0}>
-          {run.output ? run.output : <span class="muted">(no output)</span>}
+          {(run.stdout ?? run.output) ? (run.stdout ?? run.output) : <span class="muted">(no output)</span>}
         </pre>
       </Section>
       {hasResult && (

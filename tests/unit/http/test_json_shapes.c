@@ -87,7 +87,7 @@ static void test_run_shapes(void **state)
     };
     json_t *j = wf_run_result_json(&r);
     keys_of(j, keys, sizeof keys);
-    assert_string_equal(keys, "ai_calls,duration_ms,error,error_type,logs,output,plugin,result,run_id,started_at,success,version");
+    assert_string_equal(keys, "ai_calls,duration_ms,error,error_type,logs,output,plugin,result,run_id,started_at,stdout,success,version");
     assert_true(json_is_true(json_object_get(j, "success")));
     assert_true(json_is_null(json_object_get(j, "error")));
     assert_true(json_is_null(json_object_get(j, "error_type")));

@@ -698,6 +698,53 @@ static void test_reopen_migration(void **state)
     *state = open_store();
 }
 
+/* A database of schema version 1 (before runs had a stdout column), with a
+ * run in it, is upgraded in place: the run's stdout is its output as it was
+ * recorded, and new runs keep both. */
+static void test_upgrade_from_v1(void **state)
+{
+    wf_store_close(*state);
+    *state = NULL;
+    raw_exec("DROP TABLE runs; DROP TABLE plugin_versions; DROP TABLE plugins; "
+             "DROP TABLE store_revision; DELETE FROM schema_version;");
+    if (be->kind == WF_DB_SQLITE)
+        raw_exec(WF_STORE_SCHEMA_V1("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"));
+    else
+        raw_exec(WF_STORE_SCHEMA_V1("TIMESTAMPTZ",
+                                    "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"));
+    raw_exec("INSERT INTO schema_version (version, applied_at) "
+             "VALUES (1, '2026-01-01T00:00:00.000Z')");
+    raw_exec("INSERT INTO runs (run_id, plugin, version, success, output, error, error_type, "
+             "result_json, logs, input_data, ai_calls, duration_ms, started_at) VALUES "
+             "('00000000-0000-4000-8000-000000000001', 'old', 1, true, 'old out\n', NULL, "
+             "NULL, NULL, '', 'in', 0, 5, '2026-01-01T00:00:00.000Z')");
+
+    wf_store *st = open_store();
+    *state = st;
+    assert_int_equal(raw_int("SELECT MAX(version) FROM schema_version"), 2);
+    wf_run_record got;
+    assert_int_equal(wf_store_run_get(st, "00000000-0000-4000-8000-000000000001", &got), 0);
+    assert_string_equal(got.output, "old out\n");
+    assert_string_equal(got.stdout_text, "old out\n");
+    wf_run_record_clear(&got);
+
+    wf_run_record r;
+    char id[37];
+    make_run(&r, id, "new", NULL);
+    r.output = "shaped";
+    r.stdout_text = "  shaped  \n\xff";
+    assert_int_equal(wf_store_run_put(st, &r), 0);
+    assert_int_equal(wf_store_run_get(st, id, &got), 0);
+    assert_string_equal(got.output, "shaped");
+    assert_string_equal(got.stdout_text, "  shaped  \n\xef\xbf\xbd");
+    wf_run_record_clear(&got);
+    make_run(&r, id, "new", NULL); /* no stdout_text: stored as "" */
+    assert_int_equal(wf_store_run_put(st, &r), 0);
+    assert_int_equal(wf_store_run_get(st, id, &got), 0);
+    assert_string_equal(got.stdout_text, "");
+    wf_run_record_clear(&got);
+}
+
 static void *open_worker(void *arg)
 {
     wf_store **out = arg;
@@ -1178,6 +1225,7 @@ static const struct CMUnitTest store_tests[] = {
     STORE_TEST(test_big_code),
     STORE_TEST(test_concurrent_puts),
     STORE_TEST(test_reopen_migration),
+    STORE_TEST(test_upgrade_from_v1),
     STORE_TEST(test_concurrent_open),
     STORE_TEST(test_failed_transaction),
     STORE_TEST(test_crash_leaves_nothing_half_written),
