@@ -12,9 +12,9 @@ import threading
 import time
 import unittest
 
-from faultkit import Tally, missing_runs, scaled
+from faultkit import SmallDisk, Tally, fire_runs, missing_runs, scaled
 from support import pg
-from support.server import Server, wait_for
+from support.server import Server, psql, wait_for
 
 TIMEOUT_MS = 1500
 
@@ -52,10 +52,13 @@ class PgFaultCase(unittest.TestCase):
         pg.destroy(cls.pgdir)
 
     def setUp(self):
-        self.server = Server(env={"DATABASE_URL": self.url, "DB_TIMEOUT_MS": str(TIMEOUT_MS),
-                                  "SHUTDOWN_GRACE": "5"})
+        self.server = Server(env={"DATABASE_URL": self.database_url(),
+                                  "DB_TIMEOUT_MS": str(TIMEOUT_MS), "SHUTDOWN_GRACE": "5"})
         self.server.start()
         self.addCleanup(self.server.cleanup)
+
+    def database_url(self):
+        return self.url
 
     def health(self):
         return self.server.get("/health", timeout=10)
@@ -157,6 +160,54 @@ class TestPgFrozen(PgFaultCase):
         self.assertEqual(self.server.upload("after", "print(3)\n").status, 200)
         wait_for(lambda: self.health().status == 200, timeout=10)
         self.assertEqual(self.health().json["status"], "ok")
+        self.server.stop()
+
+
+class TestPgDiskFull(PgFaultCase):
+    """The server's database in a tablespace on a small tmpfs, filled: its
+    writes fail with SQLSTATE 53100 while PostgreSQL itself is up."""
+
+    def database_url(self):
+        self.disk = SmallDisk(16)
+        self.addCleanup(self.disk.remove)
+        import pwd
+        pw = pwd.getpwnam("postgres")
+        os.chown(self.disk.dir, pw.pw_uid, pw.pw_gid)
+        ts = "small_" + os.path.basename(self.disk.dir).replace("-", "_").lower()
+        psql(self.url, f"CREATE TABLESPACE {ts} LOCATION '{self.disk.dir}'")
+        psql(self.url, f"CREATE DATABASE {ts} TABLESPACE {ts}")
+        self.addCleanup(lambda: (psql(self.url, f"DROP DATABASE IF EXISTS {ts} WITH (FORCE)"),
+                                 psql(self.url, f"DROP TABLESPACE IF EXISTS {ts}")))
+        return self.url.rsplit("/", 1)[0] + "/" + ts
+
+    def test_disk_full_is_named_and_fails_nothing_else(self):
+        self.assertEqual(self.server.upload("pgfull", "print('y' * 3000)\n").status, 200)
+        self.disk.fill()
+        # Pages PostgreSQL extended before may still take a row or two:
+        # uploads of incompressible code until one needs new space.
+        for i in range(100):
+            code = "# " + os.urandom(30000).hex() + "\nprint(1)\n"
+            r = self.server.upload(f"more{i}", code)
+            if r.status != 200:
+                break
+        self.assertEqual(r.status, 507, r)
+        self.assertIn("disk is full", r.json["detail"])
+        # The database is up: reads and runs go on, none answers 503.
+        self.assertEqual(self.server.get("/api/plugins/list").status, 200)
+        t = fire_runs(self.server, "pgfull", scaled(10), workers=4)
+        print(f"\n  PostgreSQL, disk full: {t}")
+        self.assertEqual(t.other, {}, t)
+        self.assertEqual(self.server.get("/api/plugins/pgfull/code").status, 200)
+        h = self.health()
+        self.assertEqual((h.status, h.json["status"]), (503, "degraded"), h.json)
+        self.assertIs(h.json["database_ok"], True)
+        self.assertIs(h.json["database_disk_full"], True)
+        self.assertEqual(missing_runs(self.server, t.acked), [])
+        self.disk.free()
+        wait_for(lambda: self.health().json.get("runs_journaled") == 0, timeout=30)
+        self.assertEqual(missing_runs(self.server, t.acked), [])
+        listed = {x["run_id"] for x in self.server.get("/api/runs?limit=1000").json}
+        self.assertEqual(set(t.acked) - listed, set())
         self.server.stop()
 
 
