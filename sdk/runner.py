@@ -8,6 +8,7 @@
 #   ("sdk" is left out exactly when this process is a zygote's run and the
 #   zygote executed the built-in SDK already: src/sandbox/sandbox.h)
 #   {"op":"check","code":..}
+# A run's input is also the plugin's stdin (_give_stdin).
 # A run ends with {"op":"done","status":"ok"|"plugin_error"|"memory_limit",
 # "error":..,"result":..}; a check answers {"op":"checked",...}. Only plain
 # os.read/os.write on the descriptor: no threads, sockets or subprocesses,
@@ -206,6 +207,46 @@ def _check(chan, req):
                    "message": _clean(str(e) or type(e).__name__)})
 
 
+# The WebAssembly engine's hook for a run's stdin (WF_ZYGOTE_GUESTFD_STDIN,
+# src/sandbox/zygote_proto.h): one write, kept by the host in memory.
+_WASI_STDIN_HOOK = 12
+
+
+def _give_stdin(text):
+    """The input on descriptor 0, as the original wrote it to the plugin: the
+    input, a newline, then end of file. Nothing can block (no pipe to fill):
+    the WebAssembly engine serves fd 0 from its own memory; the native
+    sandbox reads it from a file in the run's private /tmp, unlinked at once
+    (it counts against /tmp's size while fd 0 holds it). Where neither can
+    be had, sys.stdin alone holds it (fd 0 then stays empty)."""
+    import os
+    data = (text + "\n").encode("utf-8", "surrogateescape")
+    try:
+        if sys.platform == "wasi":
+            if os.write(_WASI_STDIN_HOOK, data) != len(data):
+                raise OSError("the stdin hook took part of the input")
+            return
+        path = "/tmp/.wf-stdin-%d" % os.getpid()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+        try:
+            rfd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        finally:
+            os.unlink(path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.dup2(rfd, 0)
+        finally:
+            os.close(fd)
+            os.close(rfd)
+    except OSError:
+        import io
+        sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8",
+                                     errors="surrogateescape")
+
+
 def _exit(code=None):
     raise SystemExit(code)
 
@@ -220,6 +261,7 @@ def _run(chan, req):
                                  preloaded[1] if preloaded else None)
     sys.modules["_wf_bridge"] = bridge
     sys.argv = ["plugin.py"]
+    _give_stdin(req.get("input", ""))
     status, error = "ok", None
     try:
         if preloaded:

@@ -92,9 +92,9 @@ int main(int argc, char **argv)
         .guest_fd = WF_ZYGOTE_GUESTFD_BRIDGE, .host_fd = WF_ZYGOTE_HOSTFD_BRIDGE,
         .name = "bridge", .readable = 1, .writable = 1,
     };
-    struct wf_wasi_hook_fd control = {
-        .guest_fd = WF_ZYGOTE_GUESTFD_CONTROL, .name = "control",
-        .read = wf_zygote_hook_read,
+    struct wf_wasi_hook_fd hooks[] = {
+        {.guest_fd = WF_ZYGOTE_GUESTFD_CONTROL, .name = "control", .read = wf_zygote_hook_read},
+        {.guest_fd = WF_ZYGOTE_GUESTFD_STDIN, .name = "stdin", .write = wf_zygote_stdin_write},
     };
     struct wf_wasi_config cfg = {
         .argv = pyargv, .argc = sizeof pyargv / sizeof pyargv[0] - (npos > 1 ? 0 : 1),
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
         .stdout_to_fd = 1, .stdout_fd = WF_ZYGOTE_HOSTFD_STDOUT, .stdout_cap = out_cap,
         .stderr_to_fd = 1, .stderr_fd = WF_ZYGOTE_HOSTFD_STDERR, .stderr_cap = out_cap,
         .extra_fds = &bridge, .n_extra_fds = 1,
-        .hook_fds = &control, .n_hook_fds = 1,
+        .hook_fds = hooks, .n_hook_fds = sizeof hooks / sizeof hooks[0],
     };
     struct wf_wasi_host *h;
     if (wf_wasi_host_create(&cfg, &h, err, sizeof err))

@@ -28,6 +28,7 @@
 static struct {
     struct wf_wasi_host *host;
     int control_fd;
+    int stdin_given;         /* a run's stdin is set (children inherit 0) */
     unsigned long vmdata_kb; /* the zygote's data size when it was ready */
     struct sock_fprog filter; /* the children's seccomp program */
 } z = {.control_fd = -1};
@@ -145,6 +146,20 @@ static void serve(void)
     }
     z.vmdata_kb = vmdata_kb();
     wf_zyserve_run(z.control_fd, 0, child_setup, NULL);
+}
+
+int wf_zygote_stdin_write(void *ctx, const void *buf, size_t len, size_t *nwritten)
+{
+    (void)ctx;
+    if (!wf_zyserve_is_child() || z.stdin_given)
+        return WASI_EBADF;
+    if (len > WF_ZYGOTE_STDIN_MAX)
+        return WASI_EFBIG;
+    if (wf_wasi_host_set_stdin(z.host, buf, len) != 0)
+        return WASI_ENOMEM;
+    z.stdin_given = 1;
+    *nwritten = len;
+    return 0;
 }
 
 int wf_zygote_hook_read(void *ctx, void *buf, size_t len, size_t *nread)

@@ -24,6 +24,13 @@ void wf_zygote_init(struct wf_wasi_host *host, int control_fd);
 /* The hook's read callback (ctx unused). Returns a WASI errno. */
 int wf_zygote_hook_read(void *ctx, void *buf, size_t len, size_t *nread);
 
+/* The stdin hook's write callback (ctx unused): in a run's child, the first
+ * write becomes the guest's stdin, whole (the host serves fd 0 from memory,
+ * so no pipe can fill up); any other write is WASI_EBADF, and one larger
+ * than WF_ZYGOTE_STDIN_MAX is WASI_EFBIG. Returns a WASI errno. */
+#define WF_ZYGOTE_STDIN_MAX ((size_t)64 << 20)
+int wf_zygote_stdin_write(void *ctx, const void *buf, size_t len, size_t *nwritten);
+
 /* 1 in a run's child (after the fork), 0 in the zygote. */
 int wf_zygote_is_child(void);
 

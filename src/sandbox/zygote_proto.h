@@ -30,11 +30,14 @@
 #define WF_ZYGOTE_HOSTFD_STDOUT 101
 #define WF_ZYGOTE_HOSTFD_STDERR 102
 
-/* Guest descriptors: the bridge the runner is told, and the control hook
- * the zygote's Python blocks on. Kept apart from the preopen ("/" at 3):
- * wasi-libc scans preopens from 3 up to the first free number. */
+/* Guest descriptors: the bridge the runner is told, the control hook the
+ * zygote's Python blocks on, and the hook through which a run's runner hands
+ * the host the bytes of its stdin (the input and a newline, once per run:
+ * sdk/runner.py). Kept apart from the preopen ("/" at 3): wasi-libc scans
+ * preopens from 3 up to the first free number. */
 #define WF_ZYGOTE_GUESTFD_BRIDGE 10
 #define WF_ZYGOTE_GUESTFD_CONTROL 11
+#define WF_ZYGOTE_GUESTFD_STDIN 12
 
 struct wf_zygote_req {
     uint32_t magic;

@@ -311,6 +311,23 @@ fail:
     return rc ? rc : WF_EINVAL;
 }
 
+int wf_wasi_host_set_stdin(struct wf_wasi_host *h, const void *data, size_t len)
+{
+    if (h->fds[0].kind != WF_FD_STDIN || h->fds[0].host_fd >= 0)
+        return WF_EINVAL;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return WF_ENOMEM;
+    if (len)
+        memcpy(copy, data, len);
+    free(h->stdin_copy);
+    h->stdin_copy = copy;
+    h->stdin_data = copy;
+    h->stdin_len = len;
+    h->stdin_pos = 0;
+    return 0;
+}
+
 void wf_wasi_host_destroy(struct wf_wasi_host *h)
 {
     if (!h)

@@ -134,6 +134,12 @@ int wf_wasi_host_create(const struct wf_wasi_config *cfg,
                         struct wf_wasi_host **out, char *err, size_t errlen);
 void wf_wasi_host_destroy(struct wf_wasi_host *h);
 
+/* Replaces what the guest's stdin (fd 0) holds with a copy of the len bytes
+ * at data, read from the start, then end of file; only for a host whose
+ * stdin is bytes, not a host fd (WF_EINVAL). 0, or WF_ENOMEM. The guest may
+ * be running: the zygote's runs get their input this way. */
+int wf_wasi_host_set_stdin(struct wf_wasi_host *h, const void *data, size_t len);
+
 /* Instantiates and runs the module's _start. Returns 0 when the guest ran
  * (whatever its outcome, in *res), a negative WF_E* code when it could not be
  * started (memory over the cap, no memory export, already run). */

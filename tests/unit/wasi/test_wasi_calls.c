@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/wf_error.h"
 #include "wasi_fixture.h"
 
 static int setup(void **state) { *state = fixture_new(NULL); return 0; }
@@ -137,6 +138,41 @@ static void test_output_capture_and_cap(void **state)
     assert_int_equal(wf_wasi_fd_read(f->h, 1, G_IOV, 1, G_OUT), WASI_ENOTCAPABLE);
     assert_int_equal(wf_wasi_fd_seek(f->h, 1, 0, WASI_WHENCE_SET, G_OUT), WASI_ESPIPE);
     assert_int_equal(wf_wasi_fd_pwrite(f->h, 1, G_IOV, 1, 0, G_OUT), WASI_ESPIPE);
+    fixture_free(f);
+}
+
+/* A run's stdin set while the guest lives (the zygote's stdin hook): read
+ * whole, in pieces, then end of file; replaced again from its start. */
+static void test_stdin_set_from_memory(void **state)
+{
+    (void)state;
+    struct wf_wasi_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    struct fixture *f = fixture_new(&cfg);
+    assert_int_equal(wf_wasi_host_set_stdin(f->h, "via stdin\n", 10), 0);
+    set_iov(f, G_IOV, 0, G_BUF, 4);
+    set_iov(f, G_IOV, 1, G_BUF + 4, 100);
+    assert_int_equal(wf_wasi_fd_read(f->h, 0, G_IOV, 2, G_OUT), 0);
+    assert_int_equal(get_u32(f, G_OUT), 10);
+    assert_memory_equal(f->mem.data + G_BUF, "via stdin\n", 10);
+    assert_int_equal(wf_wasi_fd_read(f->h, 0, G_IOV, 1, G_OUT), 0);
+    assert_int_equal(get_u32(f, G_OUT), 0);                   /* end of file */
+    assert_int_equal(wf_wasi_fd_write(f->h, 0, G_IOV, 1, G_OUT), WASI_ENOTCAPABLE);
+    assert_int_equal(wf_wasi_host_set_stdin(f->h, "ab", 2), 0);
+    assert_int_equal(wf_wasi_fd_read(f->h, 0, G_IOV, 1, G_OUT), 0);
+    assert_int_equal(get_u32(f, G_OUT), 2);
+    assert_memory_equal(f->mem.data + G_BUF, "ab", 2);
+    assert_int_equal(wf_wasi_host_set_stdin(f->h, NULL, 0), 0);
+    assert_int_equal(wf_wasi_fd_read(f->h, 0, G_IOV, 1, G_OUT), 0);
+    assert_int_equal(get_u32(f, G_OUT), 0);
+    fixture_free(f);
+
+    /* a host whose stdin is a host fd keeps it */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.stdin_from_fd = 1;
+    cfg.stdin_fd = 0;
+    f = fixture_new(&cfg);
+    assert_int_equal(wf_wasi_host_set_stdin(f->h, "x", 1), WF_EINVAL);
     fixture_free(f);
 }
 
@@ -378,6 +414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_clocks_and_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iovec_checks, setup, teardown),
         cmocka_unit_test(test_output_capture_and_cap),
+        cmocka_unit_test(test_stdin_set_from_memory),
         cmocka_unit_test_setup_teardown(test_bad_descriptors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renumber_and_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prestat, setup, teardown),
