@@ -3,13 +3,14 @@
 # declared in one generated header, $(BUILD)/gen/embedded.h. Nothing
 # generated is committed. A group is one object, linked where it is used.
 #
-#   http    the OpenAPI document (compacted) and the /docs page    (server)
+#   http    the OpenAPI document (compacted), the /docs and /redoc pages (server)
 #   sdk     the runner and the SDK the sandboxes execute            (server)
 #   zygote  the zygote's Python                       (server and wf-engine)
 
 EMBED_DIR    := $(BUILD)/gen
 EMBED_HEADER := $(EMBED_DIR)/embedded.h
-EMBED_http   := wf_openapi_json=src/http/openapi.json wf_docs_html=src/http/docs.html
+EMBED_http   := wf_openapi_json=src/http/openapi.json wf_docs_html=src/http/docs.html \
+                wf_redoc_html=src/http/redoc.html
 EMBED_sdk    := wf_sdk_runner_py=sdk/runner.py wf_sdk_platform_sdk_py=sdk/platform_sdk.py
 EMBED_zygote := wf_engine_zygote_py=src/engine/zygote.py
 EMBED_GROUPS := http sdk zygote

@@ -15,6 +15,21 @@ $(WEB_DEPS): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# /docs (Swagger UI) and /redoc (ReDoc) render /openapi.json with these
+# files, served by us from apidocs/ (the pages themselves are embedded in
+# the server: mk/embed.mk); their start-up scripts are in web/public/apidocs/.
+WEB_APIDOCS := $(addprefix web/node_modules/swagger-ui-dist/,swagger-ui-bundle.js \
+                 swagger-ui-bundle.js.LICENSE.txt swagger-ui.css LICENSE) \
+               $(addprefix web/node_modules/redoc/bundles/,redoc.standalone.js \
+                 redoc.standalone.js.LICENSE.txt)
+WEB_SRC += $(wildcard web/public/apidocs/*)
+
 $(WEB_OUT)/index.html: $(WEB_DEPS) $(WEB_SRC)
 	cd web && WF_WEB_OUT=$(abspath $(WEB_OUT)) npx --no-install vite build --logLevel warn
+	@mkdir -p $(WEB_OUT)/apidocs
+	cp $(WEB_APIDOCS) $(WEB_OUT)/apidocs/
+	@# ReDoc's sidebar shows a logo from its CDN: nothing may be fetched from
+	@# elsewhere, so it gets an empty image (and the link's text only).
+	sed -i 's#https://cdn.redoc.ly/redoc/logo-mini.svg#data:,#' $(WEB_OUT)/apidocs/redoc.standalone.js
+	@! grep -q 'cdn\.redoc\.ly' $(WEB_OUT)/apidocs/redoc.standalone.js
 	@touch $@

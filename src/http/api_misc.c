@@ -283,8 +283,32 @@ enum MHD_Result wf_api_openapi(struct wf_req *rq)
                     MHD_RESPMEM_PERSISTENT);
 }
 
+/* A page of ours that renders /openapi.json with scripts we serve from
+ * apidocs/. Its policy allows only our own origin: no CDN, no inline
+ * script (ReDoc's search runs in a worker it starts from a blob: URL;
+ * Swagger UI and ReDoc set inline styles; ReDoc shows data: images). */
+static enum MHD_Result api_doc_page(struct wf_req *rq, const char *html, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)html,
+                                                                MHD_RESPMEM_PERSISTENT);
+    if (resp != NULL) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; script-src 'self'; worker-src 'self' blob:; "
+                                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                "font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                                "base-uri 'none'; frame-ancestors 'self'");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    }
+    return wf_reply_response(rq, 200, resp);
+}
+
 enum MHD_Result wf_api_docs(struct wf_req *rq)
 {
-    return wf_reply(rq, 200, "text/html; charset=utf-8", wf_docs_html, wf_docs_html_len,
-                    MHD_RESPMEM_PERSISTENT);
+    return api_doc_page(rq, wf_docs_html, wf_docs_html_len);
+}
+
+enum MHD_Result wf_api_redoc(struct wf_req *rq)
+{
+    return api_doc_page(rq, wf_redoc_html, wf_redoc_html_len);
 }

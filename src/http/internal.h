@@ -188,7 +188,8 @@ enum MHD_Result wf_api_health_ollama(struct wf_call *c);
 enum MHD_Result wf_api_models_list(struct wf_call *c);
 enum MHD_Result wf_api_metrics(struct wf_req *rq);
 enum MHD_Result wf_api_openapi(struct wf_req *rq);
-enum MHD_Result wf_api_docs(struct wf_req *rq);
+enum MHD_Result wf_api_docs(struct wf_req *rq);  /* Swagger UI */
+enum MHD_Result wf_api_redoc(struct wf_req *rq); /* ReDoc */
 
 enum MHD_Result wf_api_plugins_list(struct wf_req *rq);
 enum MHD_Result wf_api_plugin_code(struct wf_req *rq);
@@ -204,8 +205,8 @@ int wf_static_setup(struct wf_http *srv);
 void wf_static_free(struct wf_http *srv);
 enum MHD_Result wf_static_serve(struct wf_req *rq);
 
-/* The OpenAPI document and the page that renders it: wf_openapi_json,
- * wf_docs_html, embedded by mk/embed.mk and declared in its generated
- * header. */
+/* The OpenAPI document and the pages that render it: wf_openapi_json,
+ * wf_docs_html, wf_redoc_html, embedded by mk/embed.mk and declared in its
+ * generated header. */
 
 #endif

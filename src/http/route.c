@@ -26,11 +26,13 @@ static size_t segment_after(const char *path, const char *prefix, const char **s
     return strcspn(*seg, "/");
 }
 
-/* A static file: "/", "/assets/<anything>", or one segment with a dot
- * ("/favicon.ico", "/index.html"); anything else under / is not ours. */
+/* A static file: "/", "/assets/<anything>", "/apidocs/<anything>" (what
+ * /docs and /redoc load), or one segment with a dot ("/favicon.ico",
+ * "/index.html"); anything else under / is not ours. */
 static int is_static_path(const char *path)
 {
-    if (strcmp(path, "/") == 0 || strncmp(path, "/assets/", 8) == 0)
+    if (strcmp(path, "/") == 0 || strncmp(path, "/assets/", 8) == 0 ||
+        strncmp(path, "/apidocs/", 9) == 0)
         return 1;
     return strchr(path + 1, '/') == NULL && strchr(path + 1, '.') != NULL;
 }
@@ -56,6 +58,7 @@ void wf_route_match(unsigned method, const char *path, wf_route *r)
         { "/metrics", WF_ROUTE_METRICS, GETS },
         { "/openapi.json", WF_ROUTE_OPENAPI, GETS },
         { "/docs", WF_ROUTE_DOCS, GETS },
+        { "/redoc", WF_ROUTE_REDOC, GETS },
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         if (strcmp(path, fixed[i].path) == 0) {

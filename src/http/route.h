@@ -21,6 +21,7 @@ enum wf_route_id {
     WF_ROUTE_METRICS,
     WF_ROUTE_OPENAPI,
     WF_ROUTE_DOCS,
+    WF_ROUTE_REDOC,
     WF_ROUTE_STATIC,         /* "/", "/assets/..", "/<file>.<ext>" */
 };
 

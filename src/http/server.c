@@ -542,6 +542,7 @@ static enum MHD_Result answer_simple(struct wf_req *rq)
     case WF_ROUTE_METRICS: return wf_api_metrics(rq);
     case WF_ROUTE_OPENAPI: return wf_api_openapi(rq);
     case WF_ROUTE_DOCS: return wf_api_docs(rq);
+    case WF_ROUTE_REDOC: return wf_api_redoc(rq);
     case WF_ROUTE_STATIC: return wf_static_serve(rq);
     default:
         (void)srv;

@@ -86,6 +86,28 @@ class Compat422:
         self.assertIsInstance(r.json["detail"], str)
 
 
+    def test_the_openapi_document_describes_both_shapes(self):
+        doc = self.server.get("/openapi.json").json
+        schemas = doc["components"]["schemas"]
+        self.assertEqual(schemas["ValidationError"]["examples"][0],
+                         missing("plugin_name"))
+        invalid = doc["components"]["responses"]["Invalid"]["content"]["application/json"]["schema"]
+        self.assertEqual(sorted(x["$ref"] for x in invalid["oneOf"]),
+                         ["#/components/schemas/Error", "#/components/schemas/ValidationError"])
+        for path, method in (("/api/plugins/run", "post"), ("/api/plugins/upload", "post")):
+            op = doc["paths"][path][method]["responses"]
+            self.assertEqual(op["422"], {"$ref": "#/components/responses/Invalid"})
+            self.assertNotIn("415", op)
+        # Every answer of every operation has a described body.
+        for path, ops in doc["paths"].items():
+            for method, op in ops.items():
+                for status, resp in op["responses"].items():
+                    if "$ref" in resp:
+                        continue
+                    with self.subTest(path=path, method=method, status=status):
+                        self.assertTrue(all("schema" in c for c in resp["content"].values()), resp)
+
+
 class TestCompat422Sqlite(Compat422, ServerCase):
     store = "sqlite"
 

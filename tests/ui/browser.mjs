@@ -597,6 +597,62 @@ defineCase('api_token_prompt', async ({ browser }) => {
   }
 });
 
+// /docs and /redoc: Swagger UI and ReDoc, from our own bundled files, on our
+// /openapi.json. A violation of the pages' Content-Security-Policy fails them.
+async function watchCsp(page, fn) {
+  const seen = [];
+  const on = (m) => {
+    if (/Content[- ]Security[- ]Policy/i.test(m.text())) seen.push(m.text());
+  };
+  page.on('console', on);
+  try {
+    await fn();
+  } finally {
+    page.off('console', on);
+  }
+  check(seen.length === 0, `Content-Security-Policy violations: ${seen.join(' | ')}`);
+}
+
+defineCase('docs_try_it_out', async ({ page }) => {
+  await watchCsp(page, async () => {
+    const r = await page.goto(`${cfg.base}/docs`);
+    check(r.status() === 200, `/docs answered ${r.status()}`);
+    check(/script-src 'self'/.test(r.headers()['content-security-policy'] || ''), 'the page has no script policy');
+    const op = page.locator('.opblock-get .opblock-summary-path[data-path="/health"]').first();
+    await op.waitFor({ timeout: TIMEOUT });
+    check((await page.locator('.opblock .opblock-summary-path').count()) >= 10, 'Swagger UI lists fewer than 10 operations');
+    await op.click();
+    const block = page.locator('.opblock-get', { has: page.locator('.opblock-summary-path[data-path="/health"]') }).first();
+    await block.locator('button.try-out__btn').click();
+    const answered = page.waitForResponse((x) => new URL(x.url()).pathname === '/health', { timeout: TIMEOUT });
+    await block.locator('button.execute').click();
+    const resp = await answered;
+    check(resp.status() === 200, `GET /health from Swagger UI answered ${resp.status()}`);
+    const status = block.locator('.live-responses-table tbody .response-col_status').first();
+    await status.waitFor({ timeout: TIMEOUT });
+    check((await status.innerText()).trim().startsWith('200'), `Swagger UI shows ${await status.innerText()}`);
+    check((await block.locator('.live-responses-table').innerText()).includes('"status": "ok"'), 'the answer body is not shown');
+    await shot(page, 'docs-swagger-try-it-out');
+  });
+});
+
+defineCase('redoc_lists_endpoints', async ({ page }) => {
+  await watchCsp(page, async () => {
+    const r = await page.goto(`${cfg.base}/redoc`);
+    check(r.status() === 200, `/redoc answered ${r.status()}`);
+    await page.locator('.menu-content').first().waitFor({ timeout: TIMEOUT });
+    const menu = page.locator('.menu-content');
+    // The sidebar lists every operation (tags folded: present, not all shown).
+    for (const summary of ['Server health', 'Deploy a plugin', 'Run a plugin and wait for its result', 'Run history, newest first']) {
+      await menu.getByText(summary, { exact: false }).first().waitFor({ state: 'attached', timeout: TIMEOUT });
+    }
+    const body = await page.locator('.api-content').innerText();
+    check(body.includes('/api/plugins/run'), 'ReDoc does not show the run endpoint');
+    check(body.includes('value_error.missing'), 'ReDoc does not show the 422 shape');
+    await shot(page, 'docs-redoc');
+  });
+});
+
 async function main() {
   // launch() gives every run a new, empty profile folder of its own.
   const browser = await chromium.launch({

@@ -46,6 +46,8 @@ CASES = [
     "contrast",
     "phone_width",
     "api_token_prompt",
+    "docs_try_it_out",
+    "redoc_lists_endpoints",
     "no_page_errors",
     "no_foreign_requests",
 ]
