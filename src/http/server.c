@@ -568,6 +568,15 @@ static void init_req(struct wf_req *rq, struct wf_http *srv, struct MHD_Connecti
     wf_route_match(rq->method_bit, url, &rq->route);
 }
 
+/* libmicrohttpd's decoding of the path and query values, less "%00"
+ * (wf_url_unescape): names never carry a NUL that cuts them short. */
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return wf_url_unescape(s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
@@ -755,6 +764,7 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL,
         /* Slow or idle clients: a connection silent for HTTP_TIMEOUT is
          * closed (libmicrohttpd 0.9.75 has one inactivity timeout for
          * headers, bodies and keep-alive alike), one address may hold

@@ -14,6 +14,11 @@
 /* Plugin names: wf_plugin_name_valid (common/plugin_name.h), the rule the
  * store and the CLI apply too. */
 
+/* Percent-decode s in place (a URL's path or a query value) and return its
+ * new length. "%00" stays as it is: a NUL would end the C string early, so
+ * "DELETE /api/plugins/x%00y" would name plugin "x". */
+size_t wf_url_unescape(char *s);
+
 /* A run id as the store makes them (UUID text). */
 int wf_run_id_valid(const char *s, size_t len);
 

@@ -4,11 +4,14 @@ names no URL can reach or that are dangerous are refused. Percent-encoded
 names work in every route; input_type is any short text; a file with a
 syntax error is stored (with a warning) and its runs fail as plugin_error.
 Over SQLite and PostgreSQL, with the sandbox of the pass (native, wasm)."""
+import json
+import os
+import tempfile
 import unittest
 import uuid
 from urllib.parse import quote
 
-from support.server import ServerCase
+from support.server import ServerCase, api_sandbox, run_cli
 
 ECHO = "from platform_sdk import get_input, send_output\nsend_output('got ' + get_input())\n"
 BROKEN = "x = 1\ny = 2\nif x ==:\n    pass\n"
@@ -61,6 +64,27 @@ class CompatUpload:
                 r = self.server.delete(path(name))
                 self.assertEqual((r.status, r.json), (200, {"status": "deleted", "name": name}))
                 self.assertEqual(self.server.get(path(name, "/code")).status, 404)
+
+    def test_a_nul_in_a_path_names_no_other_plugin(self):
+        # libmicrohttpd decoded %00 into a NUL that cut the name short:
+        # DELETE /api/plugins/x%00y deleted plugin x.
+        name = "x" + tag()
+        self.assertOriginalUpload(self.upload_file(name + ".py"), name)
+        for r in (self.server.delete(path(name) + "%00y"), self.server.get(path(name) + "%00y/code"),
+                  self.server.delete(path(name) + "%00")):
+            self.assertEqual(r.status, 404, r)
+        self.assertEqual(self.server.get(path(name, "/code")).status, 200)
+
+    def test_the_cli_names_the_plugin_after_its_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            f = os.path.join(tmp, "my plügin.py")
+            with open(f, "w", encoding="utf-8") as out:
+                out.write(ECHO)
+            p = run_cli(["run", f, "--input", "x"], cwd=tmp,
+                        env={"SANDBOX": api_sandbox(), "DATA_DIR": os.path.join(tmp, "data")})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            res = json.loads(p.stdout)
+            self.assertEqual((res["plugin"], res["success"], res["output"]), ("my plügin", True, "got x"))
 
     def test_a_name_of_128_characters_is_the_longest(self):
         name = ("ü" * 122) + tag()

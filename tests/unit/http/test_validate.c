@@ -60,6 +60,20 @@ static void test_names(void **state)
     assert_null(why);
 }
 
+static void test_url_unescape(void **state)
+{
+    (void)state;
+    char a[] = "/api/plugins/my%20pl%C3%BCgin/code";
+    assert_int_equal(wf_url_unescape(a), strlen("/api/plugins/my pl\xc3\xbcgin/code"));
+    assert_string_equal(a, "/api/plugins/my pl\xc3\xbcgin/code");
+    char b[] = "x%00y%2f%zz%4";
+    wf_url_unescape(b);
+    assert_string_equal(b, "x%00y/%zz%4");
+    char c[] = "a+b%2B";
+    wf_url_unescape(c);
+    assert_string_equal(c, "a+b+");
+}
+
 static void test_utf8(void **state)
 {
     (void)state;
@@ -168,6 +182,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_url_unescape),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_ints),
         cmocka_unit_test(test_calls),
