@@ -3,11 +3,12 @@
 A receiver run opens every channel it can think of and watches it; a sender
 run started while it waits pushes a marker through each: abstract Unix
 sockets (an explicit name, and the kernel's automatic names: the receiver
-holds many, the sender tries as many of the 2^20 as it can in 6 s), files anywhere writable (/tmp, /dev/shm, /var/tmp, /run),
-locks on files both can open (flock, POSIX record locks on /dev/null), SysV
-shared memory and message queues, POSIX message queues and signals. The
-receiver must have received nothing. The import guard is removed first, so
-ctypes reaches the raw calls where the sandbox has it. Both sandboxes."""
+holds many, the sender tries as many of the 2^20 as it can in 6 s), files
+and named pipes anywhere writable (/tmp, /dev/shm, /var/tmp, /run), locks
+on files both can open (flock, POSIX record locks on /dev/null), SysV shared
+memory and message queues, POSIX message queues and signals. The receiver
+must have received nothing. The import guard is removed first, so ctypes
+reaches the raw calls where the sandbox has it. Both sandboxes."""
 import json
 import textwrap
 import unittest
@@ -103,11 +104,12 @@ while time.monotonic() < end:
         except Exception:
             pass
     for f in FILES[1:]:
-        try:
-            if os.path.exists(f):
-                got.append("file " + f)
-        except Exception:
-            pass
+        for g in (f, f + ".fifo"):
+            try:
+                if os.path.exists(g):
+                    got.append("file " + g)
+            except Exception:
+                pass
     if fcntl is not None and lockfd is not None:
         try:
             fcntl.flock(lockfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,6 +167,10 @@ for f in FILES:
     try:
         with open(f, "w") as fh:
             fh.write("x")
+    except Exception:
+        pass
+    try:
+        os.mkfifo(f + ".fifo")     # a named pipe where the other could open it
     except Exception:
         pass
 held = []
