@@ -386,7 +386,7 @@ static void upload_work(struct wf_call *c)
     json_t *warnings = json_array();
     rc = wf_runs_check_syntax(srv->runs, file->value, file->value_len, &line, &col, msg, sizeof msg);
     if (rc == WF_EINVAL) {
-        char text[1024];
+        char text[WF_PLUGIN_NAME_MAX_BYTES + sizeof msg + 64];
         snprintf(text, sizeof text, "Syntax error in %s.py at line %d, column %d: %s", name, line,
                  col, msg[0] ? msg : "invalid syntax");
         json_array_append_new(warnings, json_pack("{s:s, s:s, s:i, s:i, s:s}", "type", "syntax_error",
