@@ -37,6 +37,7 @@ CASES = [
     "run_json_validates",
     "run_file_sends_data_url",
     "long_output_scrolls",
+    "output_shows_stdout_as_written",
     "run_timeout",
     "history",
     "delete_asks_first",
