@@ -16,6 +16,7 @@
 #include "ollama/ollama.h"
 #include "runs/cli_run.h"
 #include "runs/runs.h"
+#include "store/prune.h"
 #include "store/store.h"
 
 enum { EXIT_CONFIG = 2 };
@@ -173,9 +174,17 @@ static int cmd_serve(void)
     wf_ollama *ol = NULL;
     wf_runs *runs = NULL;
     wf_http *http = NULL;
+    wf_store_pruner *pruner = NULL;
 
     if (wf_store_open(&cfg, &store, err, sizeof err) != 0) {
         wf_log_error("cannot open the store: %s", err);
+        goto out;
+    }
+    /* Run history within RUN_HISTORY_DAYS / RUN_HISTORY_MAX_ROWS: pruned at
+     * start and every five minutes, never on a request's path. */
+    if (wf_store_pruner_start(store, cfg.run_history_days, cfg.run_history_max_rows, 300,
+                              &pruner) != 0) {
+        wf_log_error("cannot start the run history pruner: out of memory");
         goto out;
     }
     if (wf_ollama_new(cfg.ollama_base_url, &ol) != 0) {
@@ -218,6 +227,7 @@ out:
         wf_runs_free(runs);
     }
     wf_ollama_free(ol);
+    wf_store_pruner_stop(pruner);
     wf_store_close(store);
     wf_config_free(&cfg);
     return status;

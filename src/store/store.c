@@ -575,3 +575,28 @@ void wf_store_health_get(wf_store *st, wf_store_health *out)
     if (st->keep)
         out->journal_pending = wf_journal_pending(st->keep->j);
 }
+int wf_store_runs_prune(wf_store *st, int days, int64_t max_rows, int64_t *deleted)
+{
+    int64_t total = 0, n = 0;
+    int rc = 0;
+    if (days > 0) {
+        char before[WF_STORE_TS_LEN];
+        time_t t = time(NULL) - (time_t)days * 86400;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(before, sizeof before, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+        do {
+            rc = st->ops->runs_prune(st, before, 0, &n);
+            total += rc == 0 ? n : 0;
+        } while (rc == 0 && n >= WF_STORE_PRUNE_BATCH);
+    }
+    if (rc == 0 && max_rows > 0) {
+        do {
+            rc = st->ops->runs_prune(st, NULL, max_rows, &n);
+            total += rc == 0 ? n : 0;
+        } while (rc == 0 && n >= WF_STORE_PRUNE_BATCH);
+    }
+    if (deleted != NULL)
+        *deleted = total;
+    return rc;
+}

@@ -160,9 +160,18 @@ int wf_store_sync(wf_store *st);
 /* One run by id. WF_ENOTFOUND. */
 int wf_store_run_get(wf_store *st, const char *run_id, wf_run_record *out);
 
-/* Runs newest first, optionally of one plugin (NULL = all); limit >= 1. */
+/* Run summaries newest first, optionally of one plugin (NULL = all);
+ * limit >= 1. Summaries only: output, logs and input_data are "", error
+ * and result_json NULL (wf_store_run_get has the whole record), so that a
+ * page of history costs a few hundred bytes a run whatever the runs wrote. */
 int wf_store_run_list(wf_store *st, const char *plugin, int limit, int offset,
                       wf_run_record **out, size_t *n);
+
+/* Keep the run history within limits: delete the runs started more than
+ * `days` days ago (0 = no age limit), then all but the newest `max_rows`
+ * (0 = no count limit), in short batches. *deleted (may be NULL) = rows
+ * removed. */
+int wf_store_runs_prune(wf_store *st, int days, int64_t max_rows, int64_t *deleted);
 
 /* Helpers shared with the modules that build records. */
 /* A new random (v4) UUID as text: 36 characters plus NUL, from getrandom. */

@@ -24,7 +24,7 @@
 enum pg_stmt_id {
     PG_BUMP_REVISION, PG_GET_REVISION,
     PG_UPSERT_PLUGIN, PG_INSERT_VERSION, PG_GET_PLUGIN, PG_DELETE_PLUGIN, PG_LIST_PLUGINS,
-    PG_PUT_RUN, PG_GET_RUN, PG_LIST_RUNS, PG_LIST_RUNS_OF,
+    PG_PUT_RUN, PG_GET_RUN, PG_LIST_RUNS, PG_LIST_RUNS_OF, PG_PRUNE_OLD, PG_PRUNE_EXCESS,
     PG_NSTMT
 };
 
@@ -33,6 +33,7 @@ enum pg_stmt_id {
 #define PG_PLUGIN_COLS WF_STORE_SQL_PLUGIN_COLS(PG_TS)
 #define PG_PLUGIN_FROM WF_STORE_SQL_PLUGIN_FROM
 #define PG_RUN_COLS WF_STORE_SQL_RUN_COLS(PG_TS)
+#define PG_RUN_SUMMARY_COLS WF_STORE_SQL_RUN_SUMMARY_COLS(PG_TS)
 
 static const char *const pg_sql[PG_NSTMT] = {
     /* the row lock on the counter serialises every plugin write, so the
@@ -58,10 +59,12 @@ static const char *const pg_sql[PG_NSTMT] = {
                    "started_at, stdout) "
                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     [PG_GET_RUN] = "SELECT " PG_RUN_COLS " FROM runs WHERE run_id = $1",
-    [PG_LIST_RUNS] = "SELECT " PG_RUN_COLS " FROM runs "
+    [PG_LIST_RUNS] = "SELECT " PG_RUN_SUMMARY_COLS " FROM runs "
                      "ORDER BY started_at DESC, seq DESC LIMIT $1 OFFSET $2",
-    [PG_LIST_RUNS_OF] = "SELECT " PG_RUN_COLS " FROM runs WHERE plugin = $3 "
+    [PG_LIST_RUNS_OF] = "SELECT " PG_RUN_SUMMARY_COLS " FROM runs WHERE plugin = $3 "
                         "ORDER BY started_at DESC, seq DESC LIMIT $1 OFFSET $2",
+    [PG_PRUNE_OLD] = WF_STORE_SQL_PRUNE_OLD("$1", "::timestamptz"),
+    [PG_PRUNE_EXCESS] = WF_STORE_SQL_PRUNE_EXCESS("$1"),
 };
 
 /* The schema, as in store_sqlite.c: entry i brings it to version i + 1. */
@@ -773,6 +776,35 @@ static int pg_run_list(wf_store *st, const char *plugin, int limit, int offset,
     return pg_call((pg_store *)st, op_list, &a);
 }
 
+typedef struct prune_args {
+    const char *before;
+    int64_t keep;
+    int64_t deleted;
+} prune_args;
+
+static int op_runs_prune(pg_conn *c, void *arg)
+{
+    prune_args *a = arg;
+    char keep[24];
+    snprintf(keep, sizeof keep, "%lld", (long long)a->keep);
+    const char *p[] = {a->before ? a->before : keep};
+    PGresult *r = NULL;
+    int rc = pg_run(c, a->before ? PG_PRUNE_OLD : PG_PRUNE_EXCESS, 1, p, &r);
+    if (!rc) {
+        a->deleted = strtoll(PQcmdTuples(r), NULL, 10);
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int pg_runs_prune(wf_store *st, const char *before, int64_t keep, int64_t *deleted)
+{
+    prune_args a = {before, keep, 0};
+    int rc = pg_call((pg_store *)st, op_runs_prune, &a);
+    *deleted = rc == 0 ? a.deleted : 0;
+    return rc;
+}
+
 static const wf_store_ops pg_ops = {
     .kind = "postgresql",
     .close = pg_close,
@@ -785,6 +817,7 @@ static const wf_store_ops pg_ops = {
     .run_put = pg_run_put,
     .run_get = pg_run_get,
     .run_list = pg_run_list,
+    .runs_prune = pg_runs_prune,
 };
 
 int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen)

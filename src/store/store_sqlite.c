@@ -20,7 +20,7 @@ enum sq_stmt_id {
     SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
     SQ_BUMP_REVISION, SQ_GET_REVISION,
     SQ_UPSERT_PLUGIN, SQ_INSERT_VERSION, SQ_GET_PLUGIN, SQ_DELETE_PLUGIN, SQ_LIST_PLUGINS,
-    SQ_PUT_RUN, SQ_GET_RUN, SQ_LIST_RUNS, SQ_LIST_RUNS_OF,
+    SQ_PUT_RUN, SQ_GET_RUN, SQ_LIST_RUNS, SQ_LIST_RUNS_OF, SQ_PRUNE_OLD, SQ_PRUNE_EXCESS,
     SQ_NSTMT
 };
 
@@ -29,6 +29,7 @@ enum sq_stmt_id {
 #define SQ_PLUGIN_COLS WF_STORE_SQL_PLUGIN_COLS(SQ_TS)
 #define SQ_PLUGIN_FROM WF_STORE_SQL_PLUGIN_FROM
 #define SQ_RUN_COLS WF_STORE_SQL_RUN_COLS(SQ_TS)
+#define SQ_RUN_SUMMARY_COLS WF_STORE_SQL_RUN_SUMMARY_COLS(SQ_TS)
 
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -52,10 +53,12 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_PUT_RUN] = "INSERT INTO runs (" SQ_RUN_COLS ") "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [SQ_GET_RUN] = "SELECT " SQ_RUN_COLS " FROM runs WHERE run_id = ?1",
-    [SQ_LIST_RUNS] = "SELECT " SQ_RUN_COLS " FROM runs "
+    [SQ_LIST_RUNS] = "SELECT " SQ_RUN_SUMMARY_COLS " FROM runs "
                      "ORDER BY started_at DESC, seq DESC LIMIT ?1 OFFSET ?2",
-    [SQ_LIST_RUNS_OF] = "SELECT " SQ_RUN_COLS " FROM runs WHERE plugin = ?3 "
+    [SQ_LIST_RUNS_OF] = "SELECT " SQ_RUN_SUMMARY_COLS " FROM runs WHERE plugin = ?3 "
                         "ORDER BY started_at DESC, seq DESC LIMIT ?1 OFFSET ?2",
+    [SQ_PRUNE_OLD] = WF_STORE_SQL_PRUNE_OLD("?1", ""),
+    [SQ_PRUNE_EXCESS] = WF_STORE_SQL_PRUNE_EXCESS("?2"),
 };
 
 /* The schema, one migration per entry, applied in order, each in its own
@@ -634,6 +637,25 @@ static int sq_run_list(wf_store *st, const char *plugin, int limit, int offset,
                    plugin, 0, (void **)out, n);
 }
 
+static int sq_runs_prune(wf_store *st, const char *before, int64_t keep, int64_t *deleted)
+{
+    sq_store *s = (sq_store *)st;
+    int rc;
+    *deleted = 0;
+    sq_conn *c = sq_acquire(s, &rc);
+    if (c == NULL)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(c, before ? SQ_PRUNE_OLD : SQ_PRUNE_EXCESS, &rc);
+    if (q != NULL) {
+        rc = before ? sq_bind_text(q, 1, before) : sq_error(sqlite3_bind_int64(q, 2, keep));
+        if (!rc) rc = sq_error(sqlite3_step(q));
+        if (!rc) *deleted = sqlite3_changes(c->db);
+        sq_stmt_done(q);
+    }
+    sq_release(s, c);
+    return rc;
+}
+
 static const wf_store_ops sq_ops = {
     .kind = "sqlite",
     .close = sq_close,
@@ -647,6 +669,7 @@ static const wf_store_ops sq_ops = {
     .sync = sq_sync,
     .run_get = sq_run_get,
     .run_list = sq_run_list,
+    .runs_prune = sq_runs_prune,
 };
 
 int wf_store_sqlite_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen)

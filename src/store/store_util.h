@@ -48,6 +48,10 @@ typedef struct wf_store_ops {
     int (*run_get)(wf_store *st, const char *run_id, wf_run_record *out);
     int (*run_list)(wf_store *st, const char *plugin, int limit, int offset,
                     wf_run_record **out, size_t *n);
+    /* One batch (at most WF_STORE_PRUNE_BATCH rows): with before != NULL
+     * the runs started before it, else the runs past the newest `keep`.
+     * *deleted = rows removed. */
+    int (*runs_prune)(wf_store *st, const char *before, int64_t keep, int64_t *deleted);
 } wf_store_ops;
 
 /* Every back end's handle starts with this; the back end zeroes it and
@@ -128,6 +132,24 @@ struct wf_store {
 #define WF_STORE_SQL_RUN_COLS(TS) \
     "run_id, plugin, version, success, output, error, error_type, result_json, logs, " \
     "input_data, ai_calls, duration_ms, " TS("started_at") ", stdout"
+
+/* A run list's select list: the run row's columns in the same order, with
+ * the large ones (output, error, result_json, logs, input_data, stdout) left out
+ * as '' or NULL, so that one row reader serves both and a page of history
+ * never carries megabytes of output. */
+#define WF_STORE_SQL_RUN_SUMMARY_COLS(TS) \
+    "run_id, plugin, version, success, '', NULL, error_type, NULL, '', '', " \
+    "ai_calls, duration_ms, " TS("started_at") ", ''"
+/* Run history pruning, a batch at a time (short write transactions, so
+ * run records keep landing while a large history is cut): ?1/$1 is the
+ * oldest started_at kept; ?2/$2 the number of newest rows kept. */
+#define WF_STORE_PRUNE_BATCH 1000
+#define WF_STORE_SQL_PRUNE_OLD(P1, CAST) \
+    "DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE started_at < " P1 CAST \
+    " ORDER BY started_at, seq LIMIT 1000)"
+#define WF_STORE_SQL_PRUNE_EXCESS(P2) \
+    "DELETE FROM runs WHERE seq IN (SELECT seq FROM runs " \
+    "ORDER BY started_at DESC, seq DESC LIMIT 1000 OFFSET " P2 ")"
 
 int wf_store_sqlite_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
 int wf_store_pg_open(const wf_config *cfg, wf_store **out, char *err, size_t errlen);
