@@ -13,7 +13,10 @@
 #include "http/json_shapes.h"
 #include "http/validate.h"
 
-#define LIST_LIMIT_MAX 10000
+/* A page's maximum, also the page without ?limit= (the original listed
+ * every plugin; with descriptions and hints of up to 64 KiB each, an
+ * unbounded answer would be unbounded memory). */
+#define LIST_LIMIT_MAX 1000
 
 /* ---- GET /api/plugins/list ------------------------------------------------ */
 
@@ -45,25 +48,38 @@ static char *gzip_bytes(const char *in, size_t len, size_t *out_len)
     return out;
 }
 
-static struct wf_blob *blob_new(const char *text)
+/* A blob that takes over `text` (freed on failure too), counted in
+ * *live while it lives. */
+static struct wf_blob *blob_new(char *text, atomic_size_t *live)
 {
-    size_t len = strlen(text);
-    struct wf_blob *b = malloc(sizeof *b + len + 1);
-    if (b == NULL)
+    struct wf_blob *b = malloc(sizeof *b);
+    if (b == NULL) {
+        free(text);
         return NULL;
+    }
+    size_t len = strlen(text);
     atomic_init(&b->refs, 1);
     b->len = len;
     b->gz_len = 0;
     b->gz = len <= UINT_MAX ? gzip_bytes(text, len, &b->gz_len) : NULL;
-    memcpy(b->data, text, len + 1);
+    b->data = text;
+    b->live = live;
+    atomic_fetch_add(live, b->len + b->gz_len);
     return b;
+}
+
+static size_t blob_bytes(const struct wf_blob *b)
+{
+    return b->len + b->gz_len;
 }
 
 static void blob_unref(void *cls)
 {
     struct wf_blob *b = cls;
     if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1) {
+        atomic_fetch_sub(b->live, b->len + b->gz_len);
         free(b->gz);
+        free(b->data);
         free(b);
     }
 }
@@ -75,6 +91,7 @@ void wf_api_list_cache_free(struct wf_http *srv)
         srv->cache[i].blob = NULL;
         srv->cache[i].used = 0;
     }
+    srv->cache_bytes = 0;
 }
 
 /* A new reference to the cached answer, or NULL. */
@@ -95,33 +112,54 @@ static struct wf_blob *cache_get(struct wf_http *srv, long limit, long offset, i
     return b;
 }
 
+static void cache_drop_locked(struct wf_http *srv, int i)
+{
+    srv->cache_bytes -= blob_bytes(srv->cache[i].blob);
+    blob_unref(srv->cache[i].blob);
+    srv->cache[i].blob = NULL;
+    srv->cache[i].used = 0;
+}
+
 /* Keep b (the cache takes its own reference) for (limit, offset, rev),
- * replacing the same page of an older revision or the least recently used. */
+ * replacing the same page of an older revision, then the least recently
+ * used, until it fits WF_LIST_CACHE_BYTES. An answer larger than that is
+ * not kept: it is rebuilt when asked for (one build at a time). */
 static void cache_put(struct wf_http *srv, long limit, long offset, int64_t rev, struct wf_blob *b)
 {
+    if (blob_bytes(b) > WF_LIST_CACHE_BYTES)
+        return;
     pthread_mutex_lock(&srv->cache_mu);
-    int slot = -1;
-    for (int i = 0; i < WF_LIST_CACHE_SLOTS && slot < 0; i++)
-        if (srv->cache[i].used && srv->cache[i].limit == limit && srv->cache[i].offset == offset)
-            slot = i;
-    for (int i = 0; i < WF_LIST_CACHE_SLOTS && slot < 0; i++)
-        if (!srv->cache[i].used)
-            slot = i;
-    if (slot < 0) {
-        slot = 0;
-        for (int i = 1; i < WF_LIST_CACHE_SLOTS; i++)
-            if (srv->cache[i].last_use < srv->cache[slot].last_use)
-                slot = i;
+    for (int i = 0; i < WF_LIST_CACHE_SLOTS; i++) {
+        if (srv->cache[i].used && srv->cache[i].limit == limit && srv->cache[i].offset == offset) {
+            if (srv->cache[i].rev > rev) {
+                pthread_mutex_unlock(&srv->cache_mu);
+                return; /* a newer answer is there already */
+            }
+            cache_drop_locked(srv, i);
+        }
     }
-    if (!srv->cache[slot].used || srv->cache[slot].rev <= rev) {
-        blob_unref(srv->cache[slot].blob);
-        atomic_fetch_add(&b->refs, 1);
-        srv->cache[slot].used = 1;
-        srv->cache[slot].limit = limit;
-        srv->cache[slot].offset = offset;
-        srv->cache[slot].rev = rev;
-        srv->cache[slot].blob = b;
-        srv->cache[slot].last_use = ++srv->cache_tick;
+    for (;;) {
+        int slot = -1, free_slot = -1;
+        for (int i = 0; i < WF_LIST_CACHE_SLOTS; i++) {
+            if (!srv->cache[i].used)
+                free_slot = free_slot < 0 ? i : free_slot;
+            else if (slot < 0 || srv->cache[i].last_use < srv->cache[slot].last_use)
+                slot = i;
+        }
+        if (free_slot >= 0 && srv->cache_bytes + blob_bytes(b) <= WF_LIST_CACHE_BYTES) {
+            atomic_fetch_add(&b->refs, 1);
+            srv->cache[free_slot].used = 1;
+            srv->cache[free_slot].limit = limit;
+            srv->cache[free_slot].offset = offset;
+            srv->cache[free_slot].rev = rev;
+            srv->cache[free_slot].blob = b;
+            srv->cache[free_slot].last_use = ++srv->cache_tick;
+            srv->cache_bytes += blob_bytes(b);
+            break;
+        }
+        if (slot < 0)
+            break; /* cannot happen: an empty cache has room */
+        cache_drop_locked(srv, slot);
     }
     pthread_mutex_unlock(&srv->cache_mu);
 }
@@ -137,11 +175,131 @@ static int query_int(struct wf_req *rq, const char *name, long min, long max, lo
     return wf_parse_int(v, min, max, out);
 }
 
-enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
+/* The response sending b (which it holds a reference to, so a newer
+ * revision replacing the cache entry never frees bytes being sent), with
+ * its ETag; NULL when out of memory (b's reference is dropped then). */
+static struct MHD_Response *blob_response(struct wf_blob *b, int gzip, const char *etag)
 {
+    gzip = gzip && b->gz != NULL;
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        gzip ? b->gz_len : b->len, gzip ? b->gz : b->data, blob_unref, b);
+    if (resp == NULL) {
+        blob_unref(b);
+        return NULL;
+    }
+    if (gzip)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    /* Revalidate every time: the ETag makes that cheap. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    return resp;
+}
+
+static void list_etag(char *buf, size_t len, int64_t rev, long limit, long offset)
+{
+    snprintf(buf, len, "W/\"%lld-%ld-%ld\"", (long long)rev, limit, offset);
+}
+
+/* The page as JSON text, built with the least memory at once: each row
+ * is turned into text and freed before the next, so the rows and the
+ * answer are never both whole (no tree of the whole page either). */
+static int list_build(struct wf_http *srv, long limit, long offset, struct wf_blob **out)
+{
+    wf_plugin *list = NULL;
+    size_t n = 0;
+    *out = NULL;
+    int rc = wf_http_db_gate(srv);
+    if (rc == 0)
+        rc = wf_http_db_note(srv, wf_store_plugin_list(srv->store, (int)limit, (int)offset,
+                                                       &list, &n));
+    if (rc != 0)
+        return rc;
+    size_t len = 1, cap = 4096;
+    char *t = malloc(cap);
+    if (t != NULL)
+        t[0] = '[';
+    for (size_t i = 0; i < n; i++) {
+        json_t *j = t ? wf_json_plugin_summary(&list[i]) : NULL;
+        char *item = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(j);
+        wf_plugin_clear(&list[i]);
+        size_t il = item ? strlen(item) : 0;
+        if (item != NULL && len + il + 3 > cap) {
+            while (len + il + 3 > cap)
+                cap *= 2;
+            char *nt = realloc(t, cap);
+            if (nt == NULL) {
+                free(item);
+                item = NULL;
+            } else {
+                t = nt;
+            }
+        }
+        if (item == NULL) {
+            free(t);
+            t = NULL;
+            continue;
+        }
+        if (i > 0)
+            t[len++] = ',';
+        memcpy(t + len, item, il);
+        len += il;
+        free(item);
+    }
+    free(list);
+    if (t != NULL) {
+        t[len++] = ']';
+        t[len] = '\0';
+    }
+    *out = t ? blob_new(t, &srv->list_live_bytes) : NULL;
+    return *out ? 0 : WF_ENOMEM;
+}
+
+/* On a worker, one build at a time: a request that waited for another's
+ * build of the same page finds it in the cache. */
+static void list_work(struct wf_call *c)
+{
+    struct wf_http *srv = c->rq.srv;
+    pthread_mutex_lock(&srv->list_build_mu);
+    struct wf_blob *b = cache_get(srv, c->q_limit, c->q_offset, c->q_rev);
+    int rc = 0;
+    if (b == NULL && atomic_load(&srv->list_live_bytes) > WF_LIST_LIVE_BYTES)
+        rc = WF_EFULL;
+    else if (b == NULL) {
+        rc = list_build(srv, c->q_limit, c->q_offset, &b);
+        if (rc == 0)
+            cache_put(srv, c->q_limit, c->q_offset, c->q_rev, b);
+    }
+    pthread_mutex_unlock(&srv->list_build_mu);
+    if (rc == WF_EFULL) {
+        wf_call_complete(c, 503, NULL, "The server is busy sending other large lists; "
+                                       "try again shortly");
+        return;
+    }
+    if (rc != 0) {
+        wf_call_complete(c, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), NULL,
+                         wf_detail_for(rc));
+        return;
+    }
+    char etag[80];
+    list_etag(etag, sizeof etag, c->q_rev, c->q_limit, c->q_offset);
+    struct MHD_Response *resp = blob_response(b, c->q_gzip, etag);
+    if (resp == NULL)
+        wf_call_complete(c, 500, NULL, "Internal error: out of memory");
+    else
+        wf_call_complete_response(c, 200, resp);
+}
+
+/* On the HTTP thread: the query, the revision (one cheap query), 304 and
+ * cached answers; a page not in the cache is built on a worker. */
+enum MHD_Result wf_api_plugins_list(struct wf_call *c)
+{
+    struct wf_req *rq = &c->rq;
     struct wf_http *srv = rq->srv;
     long limit, offset;
-    if (query_int(rq, "limit", 1, LIST_LIMIT_MAX, -1, &limit) != 0)
+    if (query_int(rq, "limit", 1, LIST_LIMIT_MAX, LIST_LIMIT_MAX, &limit) != 0)
         return wf_reply_error(rq, 422, "limit must be an integer from 1 to %d", LIST_LIMIT_MAX);
     if (query_int(rq, "offset", 0, INT_MAX, 0, &offset) != 0)
         return wf_reply_error(rq, 422, "offset must be an integer from 0 to %d", INT_MAX);
@@ -156,7 +314,7 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
     /* The revision names the list's content: a client that has it gets
      * 304 and no body (weak: gzip and identity bytes differ). */
     char etag[80];
-    snprintf(etag, sizeof etag, "W/\"%lld-%ld-%ld\"", (long long)rev, limit, offset);
+    list_etag(etag, sizeof etag, rev, limit, offset);
     const char *inm = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm != NULL && strstr(inm, etag + 2) != NULL) {
@@ -167,45 +325,21 @@ enum MHD_Result wf_api_plugins_list(struct wf_req *rq)
         }
         return wf_reply_response(rq, 304, nm);
     }
-    struct wf_blob *b = cache_get(srv, limit, offset, rev);
-    if (b == NULL) {
-        wf_plugin *list = NULL;
-        size_t n = 0;
-        rc = wf_store_plugin_list(srv->store, (int)limit, (int)offset, &list, &n);
-        wf_http_db_note(srv, rc);
-        if (rc != 0)
-            return wf_reply_error(rq, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), "%s",
-                                  wf_detail_for(rc));
-        json_t *j = wf_json_plugin_list(list, n);
-        wf_plugins_free(list, n);
-        char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        json_decref(j);
-        b = t ? blob_new(t) : NULL;
-        free(t);
-        if (b == NULL)
-            return wf_reply_error(rq, 500, "Internal error: out of memory");
-        cache_put(srv, limit, offset, rev, b);
-    }
-    /* The response holds a reference, so a newer revision replacing the
-     * cache entry never frees bytes being sent. */
-    struct MHD_Response *resp = NULL;
     const char *ae = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    int gzip = b->gz != NULL && wf_accepts_gzip(ae);
-    resp = MHD_create_response_from_buffer_with_free_callback_cls(
-        gzip ? b->gz_len : b->len, gzip ? b->gz : b->data, blob_unref, b);
-    if (resp == NULL)
-        blob_unref(b);
-    else if (gzip)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    if (resp == NULL)
-        return wf_reply_error(rq, 500, "Internal error: out of memory");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-    /* Revalidate every time: the ETag makes that cheap. */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    return wf_reply_response(rq, 200, resp);
+    int gzip = wf_accepts_gzip(ae);
+    struct wf_blob *b = cache_get(srv, limit, offset, rev);
+    if (b != NULL) {
+        struct MHD_Response *resp = blob_response(b, gzip, etag);
+        if (resp == NULL)
+            return wf_reply_error(rq, 500, "Internal error: out of memory");
+        return wf_reply_response(rq, 200, resp);
+    }
+    c->q_limit = limit;
+    c->q_offset = offset;
+    c->q_rev = rev;
+    c->q_gzip = gzip;
+    return wf_call_offload(c, list_work);
 }
 
 /* ---- GET /api/plugins/{name}/code, DELETE /api/plugins/{name} ----------------- */

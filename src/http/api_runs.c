@@ -122,8 +122,40 @@ out:
     return ret;
 }
 
-enum MHD_Result wf_api_runs_list(struct wf_req *rq)
+/* On a worker: the page of summaries, as JSON. */
+static void runs_list_work(struct wf_call *c)
 {
+    struct wf_http *srv = c->rq.srv;
+    wf_run_record *list = NULL;
+    size_t n = 0;
+    int rc = wf_http_db_gate(srv);
+    if (rc == 0)
+        rc = wf_http_db_note(srv, wf_store_run_list(srv->store, c->arg, (int)c->q_limit,
+                                                    (int)c->q_offset, &list, &n));
+    if (rc != 0) {
+        wf_call_complete(c, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), NULL,
+                         wf_detail_for(rc));
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        json_t *item = wf_json_run_summary(&list[i]);
+        if (item == NULL || json_array_append_new(arr, item) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    wf_run_records_free(list, n);
+    char *t = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(arr);
+    wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");
+}
+
+/* The query is read here, on the HTTP thread (the connection is not
+ * touched once it is suspended); the store is read on a worker. */
+enum MHD_Result wf_api_runs_list(struct wf_call *c)
+{
+    struct wf_req *rq = &c->rq;
     const char *plugin = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "plugin");
     const char *ls = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "limit");
     const char *os = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "offset");
@@ -136,26 +168,13 @@ enum MHD_Result wf_api_runs_list(struct wf_req *rq)
         return wf_reply_error(rq, 422, "limit must be an integer from 1 to %d", RUNS_LIMIT_MAX);
     if (os != NULL && wf_parse_int(os, 0, INT_MAX, &offset) != 0)
         return wf_reply_error(rq, 422, "offset must be an integer from 0 to %d", INT_MAX);
-
     if (wf_http_db_gate(rq->srv) != 0)
         return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
-    wf_run_record *list = NULL;
-    size_t n = 0;
-    int rc = wf_store_run_list(rq->srv->store, plugin, (int)limit, (int)offset, &list, &n);
-    wf_http_db_note(rq->srv, rc);
-    if (rc != 0)
-        return wf_reply_error(rq, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), "%s",
-                              wf_detail_for(rc));
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        json_t *item = wf_json_run_record(&list[i]);
-        if (item == NULL || json_array_append_new(arr, item) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    wf_run_records_free(list, n);
-    return wf_reply_json(rq, 200, arr);
+    if (plugin != NULL && (c->arg = strdup(plugin)) == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    c->q_limit = limit;
+    c->q_offset = offset;
+    return wf_call_offload(c, runs_list_work);
 }
 
 enum MHD_Result wf_api_run_get(struct wf_req *rq)

@@ -26,17 +26,23 @@
 struct wf_call;
 typedef void (*wf_work_fn)(struct wf_call *c);
 
-/* A cached GET /api/plugins/list answer, shared by the responses that send
- * it (reference counted; freed by the last one). */
+/* A GET /api/plugins/list answer, shared by the cache and the responses
+ * that send it (reference counted; freed by the last one). */
 struct wf_blob {
     atomic_int refs;
     char *gz;     /* the same bytes gzip-compressed, or NULL */
     size_t gz_len;
     size_t len;
-    char data[];
+    char *data;   /* owned */
+    atomic_size_t *live; /* the server's count of bytes in blobs */
 };
 
 #define WF_LIST_CACHE_SLOTS 16
+/* What the cached list answers may hold in all (plain and gzip bytes). */
+#define WF_LIST_CACHE_BYTES (8u * 1024 * 1024)
+/* What list answers may hold in all, cached or being sent: past it, a page
+ * that is not cached is refused with 503 until answers have gone out. */
+#define WF_LIST_LIVE_BYTES (16u * 1024 * 1024)
 #define WF_WORK_QUEUE 256
 
 struct wf_http {
@@ -72,6 +78,12 @@ struct wf_http {
         unsigned last_use;
     } cache[WF_LIST_CACHE_SLOTS];
     unsigned cache_tick;
+    size_t cache_bytes;           /* under cache_mu: held by the slots */
+    atomic_size_t list_live_bytes; /* held by every list answer alive */
+    /* One list answer is built at a time (on a worker): concurrent
+     * requests for one page wait and then find it in the cache, and the
+     * memory that building takes is spent once, not once per request. */
+    pthread_mutex_t list_build_mu;
 
     /* Worker threads for blocking handlers, and the calls in flight. */
     pthread_mutex_t mu;
@@ -127,8 +139,12 @@ struct wf_call {
     const char *allow; /* extra Allow header with the answer, or NULL */
     wf_work_fn work;
     struct wf_call *next_inflight, *prev_inflight;
+    struct MHD_Response *resp; /* a prepared answer (headers and all), or NULL */
     /* handler scratch (freed with the call) */
     char *arg;         /* a copied path parameter or similar */
+    long q_limit, q_offset; /* a list's page, read on the HTTP thread */
+    int64_t q_rev;     /* the store revision the list answer is for */
+    int q_gzip;        /* the client accepts gzip */
 };
 
 /* ---- answers (server.c) ------------------------------------------------ */
@@ -166,6 +182,9 @@ enum MHD_Result wf_call_wait(struct wf_call *c);
  * status, e.g. a 422 in FastAPI's shape; else, for status >= 400,
  * {"detail": detail}, copied) and resume the connection. Any thread. */
 void wf_call_complete(struct wf_call *c, int status, char *json_body, const char *detail);
+/* The same with a prepared response (taken over; sent with the CORS
+ * headers added), for answers with headers of their own. */
+void wf_call_complete_response(struct wf_call *c, int status, struct MHD_Response *resp);
 
 /* Every store call's result passes through here: the database's state
  * for /health follows what requests see (WF_EUNAVAIL = down, success =
@@ -191,14 +210,14 @@ enum MHD_Result wf_api_openapi(struct wf_req *rq);
 enum MHD_Result wf_api_docs(struct wf_req *rq);  /* Swagger UI */
 enum MHD_Result wf_api_redoc(struct wf_req *rq); /* ReDoc */
 
-enum MHD_Result wf_api_plugins_list(struct wf_req *rq);
+enum MHD_Result wf_api_plugins_list(struct wf_call *c);
 enum MHD_Result wf_api_plugin_code(struct wf_req *rq);
 enum MHD_Result wf_api_plugin_delete(struct wf_req *rq);
 enum MHD_Result wf_api_plugin_upload(struct wf_call *c);
 void wf_api_list_cache_free(struct wf_http *srv);
 
 enum MHD_Result wf_api_run(struct wf_call *c);
-enum MHD_Result wf_api_runs_list(struct wf_req *rq);
+enum MHD_Result wf_api_runs_list(struct wf_call *c);
 enum MHD_Result wf_api_run_get(struct wf_req *rq);
 
 int wf_static_setup(struct wf_http *srv);

@@ -89,6 +89,19 @@ json_t *wf_json_plugin_list(const wf_plugin *list, size_t n)
     return arr;
 }
 
+json_t *wf_json_run_summary(const wf_run_record *r)
+{
+    return json_pack("{s:o, s:o, s:i, s:b, s:o, s:i, s:I, s:o}",
+                     "run_id", str_or_empty(r->run_id),
+                     "plugin", str_or_empty(r->plugin),
+                     "version", r->version,
+                     "success", r->success,
+                     "error_type", str_or_null(r->error_type),
+                     "ai_calls", r->ai_calls,
+                     "duration_ms", (json_int_t)r->duration_ms,
+                     "started_at", str_or_empty(r->started_at));
+}
+
 json_t *wf_json_run_record(const wf_run_record *r)
 {
     wf_run_result res = {

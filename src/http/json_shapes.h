@@ -31,6 +31,10 @@ json_t *wf_json_plugin_uploaded(const wf_plugin *p);
 /* An array of summaries. */
 json_t *wf_json_plugin_list(const wf_plugin *list, size_t n);
 
+/* A GET /api/runs entry: what a list of runs shows (id, plugin, version,
+ * outcome, duration, AI calls, start); the rest is at /api/runs/{id}. */
+json_t *wf_json_run_summary(const wf_run_record *r);
+
 /* A recorded run: the run result (wf_run_result_json, runs/runs.h, the one
  * builder of that shape) plus input_data. */
 json_t *wf_json_run_record(const wf_run_record *r);

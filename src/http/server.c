@@ -205,6 +205,8 @@ static void call_unref(struct wf_call *c)
     free(c->body);
     free(c->answer);
     free(c->arg);
+    if (c->resp != NULL)
+        MHD_destroy_response(c->resp);
     free(c);
     pthread_mutex_lock(&srv->mu);
     srv->calls_alive--;
@@ -252,9 +254,15 @@ static enum MHD_Result send_answer(struct wf_call *c)
     c->replied = 1;
     int status = c->status;
     char *answer = c->answer;
+    struct MHD_Response *resp = c->resp;
     c->answer = NULL;
+    c->resp = NULL;
     int is_json = c->answer_json;
     pthread_mutex_unlock(&c->mu);
+    if (resp != NULL) {
+        free(answer);
+        return wf_reply_response(&c->rq, status, resp);
+    }
     if (is_json || status < 400) {
         if (answer == NULL)
             return wf_reply_error(&c->rq, 500, "Internal error: no answer");
@@ -283,14 +291,17 @@ enum MHD_Result wf_call_wait(struct wf_call *c)
 
 /* Set the answer and resume; `forced` answers at shutdown without
  * dropping the work's reference (the work still completes later). */
-static void call_finish(struct wf_call *c, int status, char *json_body, const char *detail,
-                        int forced)
+static void call_finish(struct wf_call *c, int status, char *json_body,
+                        struct MHD_Response *resp, const char *detail, int forced)
 {
     pthread_mutex_lock(&c->mu);
     if (!c->done) {
         c->done = 1;
         c->status = status;
-        if (status < 400 || json_body != NULL) {
+        if (resp != NULL) {
+            c->resp = resp;
+            resp = NULL;
+        } else if (status < 400 || json_body != NULL) {
             c->answer = json_body;
             c->answer_json = 1;
             json_body = NULL;
@@ -304,6 +315,8 @@ static void call_finish(struct wf_call *c, int status, char *json_body, const ch
     }
     pthread_mutex_unlock(&c->mu);
     free(json_body);
+    if (resp != NULL)
+        MHD_destroy_response(resp);
     if (forced)
         return;
 
@@ -326,7 +339,12 @@ static void call_finish(struct wf_call *c, int status, char *json_body, const ch
 
 void wf_call_complete(struct wf_call *c, int status, char *json_body, const char *detail)
 {
-    call_finish(c, status, json_body, detail, 0);
+    call_finish(c, status, json_body, NULL, detail, 0);
+}
+
+void wf_call_complete_response(struct wf_call *c, int status, struct MHD_Response *resp)
+{
+    call_finish(c, status, NULL, resp, "Internal error: out of memory", 0);
 }
 
 enum MHD_Result wf_call_offload(struct wf_call *c, wf_work_fn work)
@@ -534,10 +552,8 @@ static enum MHD_Result answer_simple(struct wf_req *rq)
         return auth_error(rq);
     switch (r->id) {
     case WF_ROUTE_HEALTH: return wf_api_health(rq);
-    case WF_ROUTE_PLUGINS_LIST: return wf_api_plugins_list(rq);
     case WF_ROUTE_PLUGIN_CODE: return wf_api_plugin_code(rq);
     case WF_ROUTE_PLUGIN_DELETE: return wf_api_plugin_delete(rq);
-    case WF_ROUTE_RUNS_LIST: return wf_api_runs_list(rq);
     case WF_ROUTE_RUN_GET: return wf_api_run_get(rq);
     case WF_ROUTE_METRICS: return wf_api_metrics(rq);
     case WF_ROUTE_OPENAPI: return wf_api_openapi(rq);
@@ -593,7 +609,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return auth_error(&rq);
             return begin_body(&rq, con_cls);
         }
-        if (rq.route.id == WF_ROUTE_HEALTH_OLLAMA || rq.route.id == WF_ROUTE_MODELS_LIST) {
+        /* Endpoints whose answer may take a while (Ollama, or a list
+         * built from many rows) get a call of their own, so that the work
+         * runs on a worker while the connection waits suspended, never on
+         * the thread that also serves /health. */
+        if (rq.route.id == WF_ROUTE_HEALTH_OLLAMA || rq.route.id == WF_ROUTE_MODELS_LIST ||
+            rq.route.id == WF_ROUTE_PLUGINS_LIST || rq.route.id == WF_ROUTE_RUNS_LIST) {
             struct wf_call *c = call_new(&rq);
             if (c == NULL)
                 return MHD_NO;
@@ -633,8 +654,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *upload_size = 0; /* after an early answer (413), or a GET's body: discarded */
     if (!c->started) {
         c->started = 1;
-        return c->rq.route.id == WF_ROUTE_HEALTH_OLLAMA ? wf_api_health_ollama(c)
-                                                        : wf_api_models_list(c);
+        if (c->rq.route.needs_auth && !auth_ok(&c->rq))
+            return auth_error(&c->rq);
+        switch (c->rq.route.id) {
+        case WF_ROUTE_HEALTH_OLLAMA: return wf_api_health_ollama(c);
+        case WF_ROUTE_MODELS_LIST: return wf_api_models_list(c);
+        case WF_ROUTE_PLUGINS_LIST: return wf_api_plugins_list(c);
+        default: return wf_api_runs_list(c);
+        }
     }
     pthread_mutex_lock(&c->mu);
     int ready = c->done && !c->replied;
@@ -716,6 +743,7 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
     srv->quiesced_fd = -1;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_mutex_init(&srv->cache_mu, NULL);
+    pthread_mutex_init(&srv->list_build_mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
 
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -867,7 +895,7 @@ void wf_http_stop(wf_http *srv)
     if (leak)
         wf_log_error("http: %d request(s) still waiting at shutdown; answering 503", srv->inflight_n);
     for (struct wf_call *c = srv->inflight; c != NULL; c = c->next_inflight)
-        call_finish(c, 503, NULL, "The server is shutting down", 1);
+        call_finish(c, 503, NULL, NULL, "The server is shutting down", 1);
     pthread_mutex_unlock(&srv->mu);
     /* Let resumed connections send their answers before closing. */
     wait_zero(srv, &srv->calls_alive, 2);
@@ -883,6 +911,7 @@ void wf_http_stop(wf_http *srv)
     wf_static_free(srv);
     pthread_mutex_destroy(&srv->mu);
     pthread_mutex_destroy(&srv->cache_mu);
+    pthread_mutex_destroy(&srv->list_build_mu);
     pthread_cond_destroy(&srv->cv);
     free(srv);
 }

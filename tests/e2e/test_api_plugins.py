@@ -332,10 +332,15 @@ class PluginsApi:
         if self.assertRunResult(self.server.run(name, "in"), name):
             runs = self.server.get(f"/api/runs?plugin={name}&limit=10").json
             self.assertEqual(len(runs), 1)
-            self.assertEqual(runs[0]["input_data"], "in")
+            # The list holds summaries; the whole record is at /api/runs/ID.
+            self.assertEqual(set(runs[0]), {"run_id", "plugin", "version", "success",
+                                            "error_type", "ai_calls", "duration_ms",
+                                            "started_at"})
+            self.assertEqual(runs[0]["plugin"], name)
             one = self.server.get(f"/api/runs/{runs[0]['run_id']}")
             self.assertEqual(one.status, 200, one)
             self.assertEqual(one.json["run_id"], runs[0]["run_id"])
+            self.assertEqual(one.json["input_data"], "in")
 
     def test_unknown_run_is_404(self):
         self.assertDetail(self.server.get("/api/runs/00000000-0000-4000-8000-000000000000"), 404)

@@ -2,9 +2,11 @@
 the lists, connections (slowloris), queued runs whose clients left, and who
 may read the files the server writes. Each test attacks the real server and
 asserts the bound with margin."""
+import concurrent.futures
 import os
 import socket
 import stat
+import threading
 import time
 import unittest
 
@@ -38,6 +40,104 @@ def raw_get(port, path, source="127.0.0.1", timeout=5.0):
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head.split()[1]) if head else 0
     return status, time.monotonic() - t0, body
+
+
+def reset_peak(pid):
+    """Start VmHWM afresh from the current RSS (proc(5): clear_refs 5)."""
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
+BIG = """import sys
+sys.stdout.write(("o" * 1023 + "\\n") * 1024)
+sys.stderr.write(("e" * 1023 + "\\n") * 1024)
+"""
+
+
+class ListMemoryTest(ServerCase):
+    """Big history and big plugin metadata; 10 lists at once of each kind."""
+    N_RUNS = 24
+    N_PLUGINS = 60
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        s = cls.server
+        assert s.upload("big_output", BIG).status == 200
+        for _ in range(cls.N_RUNS):
+            r = s.run("big_output", "i" * 60000, timeout=120)
+            assert r.status == 200 and r.json["success"], r
+        for i in range(cls.N_PLUGINS):
+            r = s.upload(f"meta_{i}", "print(1)\n", description=f"{i}" + "d" * 60000,
+                         input_hint=f"{i}" + "h" * 60000)
+            assert r.status == 200, r
+
+    def test_ten_concurrent_lists_of_each_kind(self):
+        s = self.server
+        pid = s.proc.pid
+        # Warm up (store connections, page caches), then measure the peak.
+        self.assertEqual(s.get("/api/runs?limit=1000").status, 200)
+        self.assertEqual(s.get("/api/plugins/list").status, 200)
+        base = status_kb(pid, "VmRSS")
+        reset_peak(pid)
+
+        stop = threading.Event()
+        health = []
+
+        def poll_health():
+            while not stop.is_set():
+                st, secs, _ = raw_get(s.port, "/health", source="127.0.0.2")
+                health.append((st, secs))
+                time.sleep(0.01)
+
+        def one(path):
+            r = s.get(path, timeout=120)
+            return r.status, len(r.body)
+
+        poller = threading.Thread(target=poll_health)
+        poller.start()
+        try:
+            paths = [f"/api/runs?limit={1000 - i}" for i in range(10)]
+            paths += [f"/api/plugins/list?limit={1000 - i}" for i in range(10)]
+            with concurrent.futures.ThreadPoolExecutor(max_workers=20) as ex:
+                results = list(ex.map(one, paths))
+            time.sleep(0.2)
+        finally:
+            stop.set()
+            poller.join()
+        peak = status_kb(pid, "VmHWM")
+        growth_mb = (peak - base) / 1024
+
+        runs, plugins = results[:10], results[10:]
+        for st, size in runs:
+            self.assertEqual(st, 200)
+            # Summaries: a few hundred bytes a run, whatever the runs wrote.
+            self.assertLess(size, 1000 * self.N_RUNS)
+        self.assertTrue(all(st in (200, 503) for st, _ in plugins), plugins)
+        self.assertIn(200, [st for st, _ in plugins])
+        full = [size for st, size in plugins if st == 200]
+        self.assertGreater(min(full), self.N_PLUGINS * 120000)  # descriptions kept
+        self.assertLess(growth_mb, 64, f"RSS grew by {growth_mb:.1f} MB")
+        self.assertTrue(health and all(st == 200 for st, _ in health), health[:5])
+        lat = sorted(secs for _, secs in health)
+        p90 = lat[int(len(lat) * 0.9)]
+        self.assertLess(p90, 0.1, f"/health p90 {p90 * 1000:.0f} ms over {len(lat)} requests")
+        self.assertLess(lat[-1], 1.0, f"/health worst {lat[-1] * 1000:.0f} ms")
+        print(f"\n  lists: RSS +{growth_mb:.1f} MB at peak; /health p90 {p90 * 1000:.1f} ms, "
+              f"worst {lat[-1] * 1000:.1f} ms over {len(lat)}; plugin list statuses "
+              f"{sorted(st for st, _ in plugins)}")
+
+    def test_run_list_holds_summaries_and_the_record_stays_whole(self):
+        lst = self.server.get("/api/runs?plugin=big_output&limit=1").json
+        self.assertEqual(set(lst[0]), {"run_id", "plugin", "version", "success", "error_type",
+                                       "ai_calls", "duration_ms", "started_at"})
+        one = self.server.get("/api/runs/" + lst[0]["run_id"]).json
+        self.assertGreater(len(one["output"]), 1000000)
+        self.assertEqual(one["input_data"], "i" * 60000)
+
+    def test_page_sizes_have_a_maximum(self):
+        for path in ("/api/runs?limit=1001", "/api/plugins/list?limit=1001"):
+            self.assertDetail(self.server.get(path), 422)
 
 
 class SlowlorisTest(unittest.TestCase):
