@@ -140,6 +140,27 @@ class ListMemoryTest(ServerCase):
             self.assertDetail(self.server.get(path), 422)
 
 
+class ListMemoryTestPostgres(ListMemoryTest):
+    store = "postgresql"
+
+
+class HistoryPruningTest(unittest.TestCase):
+    def test_history_is_kept_within_the_row_limit(self):
+        srv = Server(env={"RUN_HISTORY_MAX_ROWS": "2"})
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        self.assertEqual(srv.upload("pruned", "print(1)\n").status, 200)
+        ids = [srv.run("pruned").json["run_id"] for _ in range(4)]
+        srv.stop()
+        srv.start()  # a pass at start, then every few minutes
+        kept = wait_for(lambda: [r["run_id"] for r in srv.get("/api/runs").json]
+                        if len(srv.get("/api/runs").json) == 2 else None, 10)
+        self.assertEqual(kept, ids[:1:-1])  # the two newest, newest first
+        self.assertEqual(srv.get("/api/runs/" + ids[0]).status, 404)
+        self.assertIn("old run(s) removed", srv.log())
+        srv.stop()
+
+
 class SlowlorisTest(unittest.TestCase):
     def test_idle_half_open_connections_do_not_starve_other_clients(self):
         """2,000 connections from 127.0.0.1 each send half a request line and

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -503,6 +504,19 @@ static void test_runs(void **state)
     const int order[6] = {5, 4, 3, 2, 1, 0};
     for (int i = 0; i < 6; i++)
         assert_string_equal(list[i].run_id, ids[order[i]]);
+    /* summaries: the large fields are left out, the rest is there */
+    assert_string_equal(list[3].output, "");
+    assert_string_equal(list[3].logs, "");
+    assert_string_equal(list[3].input_data, "");
+    assert_null(list[3].error);
+    assert_null(list[3].result_json);
+    assert_string_equal(list[3].error_type, "plugin_error");
+    assert_int_equal(list[3].success, 0);
+    assert_int_equal(list[3].ai_calls, 2);
+    assert_int_equal(list[3].duration_ms, 17);
+    assert_int_equal(list[3].version, 2);
+    assert_string_equal(list[3].plugin, "even");
+    assert_string_equal(list[3].started_at, times[2]);
     wf_run_records_free(list, n);
     assert_int_equal(wf_store_run_list(st, "odd", 2, 1, &list, &n), 0);
     assert_int_equal(n, 1 + 1);
@@ -562,6 +576,44 @@ static void test_runs(void **state)
     assert_int_equal(wf_store_run_list(st, NULL, 1, 0, &list, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(list[0].run_id, ids[0]);  /* 2026-11 and later: the newest */
+    wf_run_records_free(list, n);
+}
+
+/* RUN_HISTORY_DAYS and RUN_HISTORY_MAX_ROWS: the old go first, then all
+ * but the newest; batches past WF_STORE_PRUNE_BATCH are all taken. */
+static void test_runs_prune(void **state)
+{
+    wf_store *st = *state;
+    wf_run_record r, *list;
+    size_t n;
+    char id[37], recent[25];
+    int64_t deleted = -1;
+    time_t now = time(NULL);
+    struct tm tm;
+    for (int i = 0; i < 1205; i++) {
+        /* 1,200 runs from 2020, then five from a minute ago */
+        if (i < 1200) {
+            snprintf(recent, sizeof recent, "2020-01-01T00:%02d:%02d.000Z", i / 60 % 60, i % 60);
+        } else {
+            time_t t = now - 60 + (i - 1200);
+            gmtime_r(&t, &tm);
+            strftime(recent, sizeof recent, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+        }
+        make_run(&r, id, "p", recent);
+        assert_int_equal(wf_store_run_put_nosync(st, &r), 0);
+    }
+    assert_int_equal(wf_store_runs_prune(st, 0, 0, &deleted), 0);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(wf_store_runs_prune(st, 30, 0, &deleted), 0);
+    assert_int_equal(deleted, 1200);
+    assert_int_equal(wf_store_run_list(st, NULL, 100, 0, &list, &n), 0);
+    assert_int_equal(n, 5);
+    wf_run_records_free(list, n);
+    assert_int_equal(wf_store_runs_prune(st, 30, 3, &deleted), 0);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(wf_store_run_list(st, NULL, 100, 0, &list, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].run_id, id); /* the newest is kept */
     wf_run_records_free(list, n);
 }
 
@@ -1220,6 +1272,7 @@ static const struct CMUnitTest store_tests[] = {
     STORE_TEST(test_not_found_and_bad_input),
     STORE_TEST(test_revision),
     STORE_TEST(test_runs),
+    STORE_TEST(test_runs_prune),
     STORE_TEST(test_run_put_nosync),
     STORE_TEST(test_unicode),
     STORE_TEST(test_big_code),
