@@ -15,19 +15,26 @@
 #include "http/form.h"
 #include "http/validate.h"
 
-/* The name rule written out independently of validate.c. */
+/* The name rule written out independently of common/plugin_name.c: UTF-8
+ * (checked by the one decoder), 1..128 characters, not "." or "..", no '/'
+ * or '\', no C0, DEL or C1 control. */
 static int name_rule(const char *s, size_t n)
 {
-    if (n < 1 || n > 64)
+    if (n == 0 || !wf_utf8_valid(s, n))
         return 0;
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return 0;
+    size_t chars = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '_' || (i > 0 && c == '-');
-        if (!ok)
+        if ((c & 0xc0) != 0x80)
+            chars++;
+        if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f)
             return 0;
+        if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0)
+            return 0; /* U+0080..U+009F */
     }
-    return 1;
+    return chars <= 128;
 }
 
 static void check_form(const wf_form *f)
@@ -103,6 +110,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)wf_utf8_valid(buf, size);
         (void)wf_count_ai_calls(buf, size);
         (void)wf_run_id_valid(buf, size);
+        char *u = malloc(size + 1);
+        if (u != NULL) {
+            memcpy(u, buf, size);
+            u[size] = '\0';
+            size_t before = strlen(u);
+            size_t after = wf_url_unescape(u);
+            assert(after <= before && strlen(u) == after);
+            free(u);
+        }
         break;
     }
     case 4: {
