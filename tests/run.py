@@ -152,7 +152,7 @@ def main():
     builds = ["build"] + (["build-san"] if san else [])
     for build in builds:
         extra = ["SAN=1"] if build == "build-san" else []
-        if not make(*extra, "all", "test-unit-bins"):
+        if not make(*extra, "all", "test-unit-bins", "ui-test-deps"):
             totals["failed"] += 1
             failures.append(f"{build}: build failed")
             continue

@@ -8,7 +8,6 @@
 //   timeoutBase a third server with a short MAX_EXECUTION_TIME
 //   doubleUrl   the Ollama double's URL (its /_double/config sets a delay)
 //   out         folder for screenshots
-//   webDir      the web/ folder (where playwright-core is installed)
 //   chromium    the browser binary (default /usr/bin/chromium)
 //   only        optional list of case names to run
 // Output: lines {"case": name, "status": "pass"|"fail"|"skip", "detail": text}.
@@ -17,7 +16,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const cfg = JSON.parse(process.env.WF_UI_CONFIG || '{}');
-const require = createRequire(join(cfg.webDir, 'package.json'));
+// playwright-core from tests/ui/node_modules (tests/ui/package.json pins a release that runs on
+// Debian 12's Node.js 18; `make test` installs it with npm ci).
+const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
 
 const TIMEOUT = 20000;
