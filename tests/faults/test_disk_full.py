@@ -32,7 +32,8 @@ class TestSqliteDiskFull(unittest.TestCase):
     def fill_and_run(self):
         self.disk.fill()
         t = fire_runs(self.server, "filler", scaled(12), workers=4)
-        print(f"\n  SQLite, disk full: {t}")
+        print(f"\n  SQLite, disk full: {t}, "
+              f"journaled={self.server.log().count('journaled, to be replayed')}")
         self.assertEqual(t.other, {}, t)
         self.assertGreater(len(t.acked), 0, t)
         return t

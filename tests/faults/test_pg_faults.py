@@ -94,7 +94,9 @@ class TestPgRestart(PgFaultCase):
             stop.set()
             for t in threads:
                 t.join()
-        print(f"\n  PostgreSQL restarted {scaled(2)}x under load: {tally}")
+        journaled = self.server.log().count("journaled, to be replayed")
+        print(f"\n  PostgreSQL restarted {scaled(2)}x under load: {tally}, "
+              f"journaled={journaled}")
         self.assertGreater(len(tally.acked), 0, tally)
         # Other answers are 503s while the database is away: never a 500.
         self.assertEqual({k for k in tally.other if k != 503}, set(), tally)
