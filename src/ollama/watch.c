@@ -69,6 +69,9 @@ static void look(wf_ollama_watch *w)
     snprintf(w->error, sizeof w->error, "%s", rc == 0 ? "" : err);
     w->known = 1;
     w->looked_ms = mono_ms();
+    /* Readers that found the state stale during this look have their
+     * answer now: no second look right after it. */
+    w->want = 0;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
