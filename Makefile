@@ -68,9 +68,11 @@ test-unit-bins: $(UNIT_BIN)
 deps:
 	@bash scripts/deps.sh
 
-# Start the server on its embedded defaults.
-run: deps
-	@$(MAKE) --no-print-directory all
+# Start the server on its embedded defaults. The build goes step by step
+# (scripts/run-steps.sh): "step N of M: ..., elapsed", and whether the cache served.
+run:
+	@MAKE="$(MAKE)" BUILD="$(BUILD)" PYWASM_STAMP="$(PYWASM_STAMP)" \
+	  ENGINE_MODULE_STAMP="$(ENGINE_MODULE_STAMP)" bash scripts/run-steps.sh
 	./$(BUILD)/wasmforge serve
 
 # Every test: unit tests (plain and sanitizer builds), end-to-end tests.
