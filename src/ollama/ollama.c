@@ -8,7 +8,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/wf_error.h"
 #include "ollama/watch.h"
@@ -17,7 +16,7 @@
 #define WF_VERSION "dev"
 #endif
 
-/* Largest answer body we accept from /api/tags, /api/show, /api/version. */
+/* Largest answer body we accept from /api/tags and /api/version. */
 #define WF_OLLAMA_MAX_BODY (8u << 20)
 /* Largest assembled completion; a model that talks longer is cut off as an
  * error rather than letting one plugin call fill the server's memory. */
@@ -566,24 +565,6 @@ int wf_ollama_tags(wf_ollama *ol, int timeout_ms, json_t **models, char *err, si
     return 0;
 }
 
-int wf_ollama_show(wf_ollama *ol, const char *model, int timeout_ms, json_t **info,
-                   char *err, size_t errlen)
-{
-    *info = NULL;
-    json_t *req = json_pack("{s:s}", "model", model ? model : "");
-    if (req == NULL) {
-        wf_errorf(err, errlen, "the model name must be UTF-8");
-        return WF_EINVAL;
-    }
-    char *body = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    if (body == NULL)
-        return WF_ENOMEM;
-    int rc = call_json(ol, "/api/show", body, timeout_ms, info, err, errlen);
-    free(body);
-    return rc;
-}
-
 int wf_ollama_generate(wf_ollama *ol, const char *model, const char *prompt,
                        const char *system, json_t *options, int timeout_ms,
                        char **answer, char *err, size_t errlen)
@@ -631,63 +612,4 @@ int wf_ollama_generate(wf_ollama *ol, const char *model, const char *prompt,
     }
     call_clear(&c);
     return rc;
-}
-
-/* ---- model type ------------------------------------------------------- */
-
-static int icontains(const char *hay, const char *needle)
-{
-    if (hay == NULL)
-        return 0;
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
-            return 1;
-    return 0;
-}
-
-/* Does details.family or any of details.families contain `needle`? */
-static int family_has(json_t *details, const char *needle)
-{
-    if (!json_is_object(details))
-        return 0;
-    if (icontains(json_string_value(json_object_get(details, "family")), needle))
-        return 1;
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(details, "families"), i, f) {
-        if (icontains(json_string_value(f), needle))
-            return 1;
-    }
-    return 0;
-}
-
-static int capability(json_t *show_info, const char *cap)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(show_info, "capabilities"), i, c) {
-        if (json_is_string(c) && strcmp(json_string_value(c), cap) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-const char *wf_ollama_model_type(json_t *tag_entry, json_t *show_info)
-{
-    const char *name = json_string_value(json_object_get(tag_entry, "name"));
-    if (name == NULL)
-        name = json_string_value(json_object_get(tag_entry, "model"));
-    json_t *d1 = json_object_get(tag_entry, "details");
-    json_t *d2 = json_object_get(show_info, "details");
-
-    if (family_has(d1, "bert") || family_has(d2, "bert") || icontains(name, "embed") ||
-        (capability(show_info, "embedding") && !capability(show_info, "completion")))
-        return "embedding";
-    if (family_has(d1, "clip") || family_has(d2, "clip") || family_has(d1, "mllama") ||
-        family_has(d2, "mllama") || capability(show_info, "vision"))
-        return "vision";
-    if (icontains(name, "code"))
-        return "code";
-    return "text";
 }

@@ -2,7 +2,7 @@
  *
  * Blocking calls with a timeout each; thread-safe (a handle may be used by
  * many threads at once). Documented API: GET /api/version, GET /api/tags,
- * POST /api/show, POST /api/generate, POST /api/chat. Ollama's error bodies
+ * POST /api/generate, POST /api/chat. Ollama's error bodies
  * {"error": "..."} become the error text. Returns WF_EUNAVAIL when Ollama
  * cannot be reached or drops the connection, WF_ETIMEOUT on a timeout,
  * WF_EPROTO on an answer that is not what the API documents, WF_ENOTFOUND
@@ -37,10 +37,6 @@ int wf_ollama_version(wf_ollama *ol, int timeout_ms, char **version,
 int wf_ollama_tags(wf_ollama *ol, int timeout_ms, json_t **models,
                    char *err, size_t errlen);
 
-/* POST /api/show {"model": name}: *info is a new reference to the answer. */
-int wf_ollama_show(wf_ollama *ol, const char *model, int timeout_ms,
-                   json_t **info, char *err, size_t errlen);
-
 /* One completion. With system == NULL: POST /api/generate; otherwise
  * POST /api/chat with a system and a user message. options may be NULL
  * (a JSON object passed through). Streams and assembles the answer; an
@@ -68,9 +64,5 @@ typedef struct wf_ollama_state {
 
 int wf_ollama_state_get(wf_ollama *ol, int wait_ms, wf_ollama_state *out);
 void wf_ollama_state_clear(wf_ollama_state *st);
-
-/* The model type the API reports ("text", "code", "embedding", "vision")
- * from a /api/tags entry and, when available, its /api/show answer. */
-const char *wf_ollama_model_type(json_t *tag_entry, json_t *show_info);
 
 #endif

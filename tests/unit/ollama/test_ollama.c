@@ -169,24 +169,6 @@ static void test_tags(void **state)
     wf_ollama_free(ol);
 }
 
-static void test_show_and_not_found(void **state)
-{
-    (void)state;
-    configure("{\"reset\": true}");
-    wf_ollama *ol = client();
-    json_t *info = NULL;
-    char err[256] = "";
-    assert_int_equal(wf_ollama_show(ol, "llava:7b", 5000, &info, err, sizeof err), 0);
-    assert_non_null(json_object_get(info, "details"));
-    assert_string_equal(wf_ollama_model_type(NULL, info), "vision");
-    json_decref(info);
-
-    assert_int_equal(wf_ollama_show(ol, "nope:1b", 5000, &info, err, sizeof err), WF_ENOTFOUND);
-    assert_null(info);
-    assert_string_equal(err, "model 'nope:1b' not found");
-    wf_ollama_free(ol);
-}
-
 static void test_generate_streams_and_assembles(void **state)
 {
     (void)state;
@@ -470,9 +452,6 @@ static void test_bad_arguments(void **state)
     assert_int_equal(wf_ollama_generate(ol, "m", "\xff\xfe", NULL, NULL, 1000, &ans, err,
                                         sizeof err),
                      WF_EINVAL);
-    json_t *info = NULL;
-    assert_int_equal(wf_ollama_show(ol, "\xc3(", 1000, &info, err, sizeof err), WF_EINVAL);
-    assert_null(info);
     json_t *arr = json_array();
     assert_int_equal(wf_ollama_generate(ol, "m", "p", NULL, arr, 1000, &ans, err, sizeof err),
                      WF_EINVAL);
@@ -569,51 +548,12 @@ static void test_cancel_all(void **state)
     configure("{\"reset\": true}");
 }
 
-static json_t *tag(const char *name, const char *family, const char *families)
-{
-    json_t *fam = json_loads(families, JSON_DECODE_ANY, NULL);
-    return json_pack("{s:s, s:{s:s, s:o}}", "name", name, "details", "family", family,
-                     "families", fam);
-}
-
-static void test_model_type(void **state)
-{
-    (void)state;
-    struct {
-        const char *name, *family, *families, *want;
-    } cases[] = {
-        {"nomic-embed-text:latest", "nomic-bert", "[\"nomic-bert\"]", "embedding"},
-        {"all-minilm:latest", "bert", "[\"bert\"]", "embedding"},
-        {"mxbai-embed-large:latest", "llama", "null", "embedding"},
-        {"llava:7b", "llama", "[\"llama\", \"clip\"]", "vision"},
-        {"llama3.2-vision:11b", "mllama", "[\"mllama\"]", "vision"},
-        {"codellama:7b", "llama", "[\"llama\"]", "code"},
-        {"qwen2.5-coder:1.5b", "qwen2", "[\"qwen2\"]", "code"},
-        {"starcoder2:3b", "starcoder2", "[\"starcoder2\"]", "code"},
-        {"deepseek-coder:6.7b", "llama", "[\"llama\"]", "code"},
-        {"mistral:latest", "llama", "[\"llama\"]", "text"},
-        {"gemma2:2b", "gemma2", "[\"gemma2\"]", "text"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *t = tag(cases[i].name, cases[i].family, cases[i].families);
-        assert_string_equal(wf_ollama_model_type(t, NULL), cases[i].want);
-        json_decref(t);
-    }
-    json_t *t = tag("gemma3:4b", "gemma3", "[\"gemma3\"]");
-    json_t *show = json_pack("{s:[s,s]}", "capabilities", "completion", "vision");
-    assert_string_equal(wf_ollama_model_type(t, show), "vision");
-    json_decref(show);
-    json_decref(t);
-    assert_string_equal(wf_ollama_model_type(NULL, NULL), "text");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects_bad_url),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_tags),
-        cmocka_unit_test(test_show_and_not_found),
         cmocka_unit_test(test_generate_streams_and_assembles),
         cmocka_unit_test(test_chat_with_system_and_options),
         cmocka_unit_test(test_connections_are_reused),
@@ -630,7 +570,6 @@ int main(void)
         cmocka_unit_test(test_answer_size_capped),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_concurrent_calls),
-        cmocka_unit_test(test_model_type),
     };
     return cmocka_run_group_tests(tests, start_double, stop_double);
 }
