@@ -140,6 +140,7 @@ struct wf_call {
     wf_work_fn work;
     struct wf_call *next_inflight, *prev_inflight;
     struct MHD_Response *resp; /* a prepared answer (headers and all), or NULL */
+    int fd;            /* the client's socket (read-only use: see call_wanted) */
     /* handler scratch (freed with the call) */
     char *arg;         /* a copied path parameter or similar */
     long q_limit, q_offset; /* a list's page, read on the HTTP thread */

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,9 @@ static struct wf_call *call_new(struct wf_req *rq)
         return NULL;
     c->rq = *rq;
     c->refs = 1; /* MHD's, dropped in on_completed */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    c->fd = ci != NULL ? ci->connect_fd : -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_lock(&rq->srv->mu);
     rq->srv->calls_alive++;
@@ -335,6 +339,35 @@ static void call_finish(struct wf_call *c, int status, char *json_body,
     }
     pthread_mutex_unlock(&srv->mu);
     call_unref(c);
+}
+
+/* Is the client of a waiting run still there? libmicrohttpd does not watch
+ * a suspended connection, so a client that hung up is only noticed here:
+ * its socket reports a hang-up, an error or end of file (a client that
+ * shut its sending side is taken as gone too; pipelined bytes are not).
+ * Under c->mu, which on_completed takes before libmicrohttpd closes the
+ * socket, so the descriptor is still the client's. */
+static int call_wanted(void *ctx)
+{
+    struct wf_call *c = ctx;
+    int wanted = 1;
+    pthread_mutex_lock(&c->mu);
+    if (c->conn_gone || c->done) {
+        wanted = 0;
+    } else if (c->fd >= 0) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+        if (poll(&p, 1, 0) == 1) {
+            char b;
+            ssize_t n = 0;
+            if (!(p.revents & (POLLHUP | POLLERR)))
+                n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+            if ((p.revents & (POLLHUP | POLLERR)) || n == 0 ||
+                (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                wanted = 0;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return wanted;
 }
 
 void wf_call_complete(struct wf_call *c, int status, char *json_body, const char *detail)
@@ -760,6 +793,8 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
 
     wf_api_health_setup(srv);
     wf_static_setup(srv);
+    if (srv->runs != NULL)
+        wf_runs_set_wanted(srv->runs, call_wanted);
 
     /* Workers answer the Ollama checks, uploads and database checks: with
      * none, those requests would wait forever, so no worker is no server. */

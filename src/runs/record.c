@@ -20,7 +20,7 @@ void wf_run_free(wf_run *r)
     if (r == NULL)
         return;
     free(r->plugin);
-    free(r->code);
+    wf_code_release(r->code_ref);
     free(r->input);
     free(r->out.data);
     free(r->logs.data);
@@ -148,6 +148,10 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
     case WF_KILL_SHUTDOWN:
         type = "runtime_error";
         snprintf(msg, sizeof msg, "Run cut short: the server was shutting down");
+        break;
+    case WF_KILL_ABANDONED:
+        type = "runtime_error";
+        snprintf(msg, sizeof msg, "Run dropped: its client disconnected before it started");
         break;
     case WF_KILL_NONE:
         if (!r->spawned) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "runs/bridge.h"
+#include "runs/code_share.h"
 #include "runs/runs.h"
 #include "sandbox/sandbox.h"
 
@@ -21,6 +22,7 @@ enum wf_kill_reason {
     WF_KILL_VIOLATION,
     WF_KILL_FLOOD,
     WF_KILL_SHUTDOWN,
+    WF_KILL_ABANDONED,       /* never started: its client had gone */
 };
 
 typedef struct wf_outbuf {
@@ -44,8 +46,10 @@ struct wf_run {
     char started_at[32];
     char *plugin;
     int version;
-    char *code;
+    const char *code;        /* code_ref's bytes: shared by the runs of one
+                              * plugin version */
     size_t code_len;
+    wf_code *code_ref;
     char *input;
     size_t input_len;
     wf_run_done_fn done;

@@ -80,6 +80,16 @@ int wf_runs_submit(wf_runs *runs, const wf_plugin *plugin,
                    const char *input, size_t input_len,
                    wf_run_done_fn done, void *ctx);
 
+/* Asked with a run's ctx just before a queued run starts: 0 when its
+ * caller no longer wants it (an HTTP client that disconnected while the run
+ * waited). Such a run is not started: it is recorded as a runtime_error
+ * "Run dropped: its client disconnected before it started" and its done
+ * callback is called as for any run. Called from the runs module's loop
+ * thread; must not block. */
+typedef int (*wf_run_wanted_fn)(void *ctx);
+/* Set once, before the first submission. */
+void wf_runs_set_wanted(wf_runs *runs, wf_run_wanted_fn wanted);
+
 /* Compile `code` in the sandbox without running it. 0 = compiles;
  * WF_EINVAL = syntax error, *line / *col (1-based) and msg set;
  * WF_EUNAVAIL = the sandbox cannot run. Blocks (briefly). */

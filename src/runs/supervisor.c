@@ -69,6 +69,8 @@ struct wf_runs {
     size_t max_frame;
     wf_pool *pool;
     double start_ms;
+    wf_code_table *codes;     /* one copy of each plugin version's code */
+    wf_run_wanted_fn wanted;  /* may drop a run whose caller left */
 
     pthread_mutex_t mu;       /* guards the fields below */
     pthread_cond_t changed;   /* queued/running/unfinished went down */
@@ -788,9 +790,12 @@ static void dispatch(wf_runs *rs)
         if (r == NULL)
             return;
         r->next = NULL;
-        if (cut) {
-            /* Never started: recorded as cut short. */
-            r->kill_reason = WF_KILL_SHUTDOWN;
+        int abandoned = !cut && rs->wanted != NULL && r->ctx != NULL && !rs->wanted(r->ctx);
+        if (abandoned)
+            release_slot(rs); /* taken above, never used */
+        if (cut || abandoned) {
+            /* Never started: recorded as cut short, or as dropped. */
+            r->kill_reason = cut ? WF_KILL_SHUTDOWN : WF_KILL_ABANDONED;
             wf_store_timestamp_now(r->started_at);
             finish(rs, r);
             continue;
@@ -982,6 +987,10 @@ int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama, wf_run
     /* Room for a done message carrying a capped result and traceback. */
     rs->max_frame = cfg->max_output_bytes * 2 + (1u << 20);
     int rc;
+    if ((rs->codes = wf_code_table_new()) == NULL) {
+        rc = WF_ENOMEM;
+        goto fail;
+    }
     if (cfg->sdk_path && (rs->sdk = read_file(cfg->sdk_path, err, errlen)) == NULL) {
         rc = WF_EINVAL;
         goto fail;
@@ -1087,6 +1096,7 @@ void wf_runs_free(wf_runs *rs)
     if (rs->wakefd >= 0)
         close(rs->wakefd);
     wf_sandbox_free(rs->sb);
+    wf_code_table_free(rs->codes);
     free(rs->sdk);
     pthread_mutex_destroy(&rs->mu);
     pthread_cond_destroy(&rs->changed);
@@ -1106,15 +1116,14 @@ int wf_runs_submit(wf_runs *rs, const wf_plugin *plugin, const char *input, size
     r->plugin = strdup(plugin->name ? plugin->name : "");
     r->version = plugin->version;
     r->code_len = plugin->code ? strlen(plugin->code) : 0;
-    r->code = malloc(r->code_len + 1);
+    r->code_ref = wf_code_acquire(rs->codes, r->plugin ? r->plugin : "", r->version,
+                                  plugin->code ? plugin->code : "", r->code_len);
+    r->code = r->code_ref ? r->code_ref->data : NULL;
     r->input = malloc(input_len + 1);
     if (r->plugin == NULL || r->code == NULL || r->input == NULL) {
         wf_run_free(r);
         return WF_ENOMEM;
     }
-    if (r->code_len)
-        memcpy(r->code, plugin->code, r->code_len);
-    r->code[r->code_len] = '\0';
     if (input_len)
         memcpy(r->input, input, input_len);
     r->input[input_len] = '\0';
@@ -1147,6 +1156,11 @@ int wf_runs_submit(wf_runs *rs, const wf_plugin *plugin, const char *input, size
     }
     wake(rs);
     return 0;
+}
+
+void wf_runs_set_wanted(wf_runs *rs, wf_run_wanted_fn wanted)
+{
+    rs->wanted = wanted;
 }
 
 int wf_runs_check_syntax(wf_runs *rs, const char *code, size_t len, int *line, int *col,

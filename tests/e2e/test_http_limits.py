@@ -161,6 +161,65 @@ class HistoryPruningTest(unittest.TestCase):
         srv.stop()
 
 
+class QueuedRunsTest(ServerCase):
+    """One slot, held by a run waiting on the Ollama double; 300 runs queue
+    behind it and their clients hang up."""
+    extra_env = {"MAX_CONCURRENT_RUNS": "1", "HTTP_MAX_CONNECTIONS_PER_IP": "0"}
+
+    def test_runs_whose_clients_left_are_dropped_and_queued_runs_are_small(self):
+        s, d = self.server, self.double
+        call = 'from platform_sdk import call_ai\nprint(call_ai("mistral:latest", "%s"))\n'
+        self.assertEqual(s.upload("blocker", call % "block").status, 200)
+        # 500 kB of code: held once for all its queued runs, not once each.
+        big = call % "marker" + ("# " + "x" * 97 + "\n") * 5000
+        self.assertEqual(s.upload("marker", big).status, 200)
+        d.configure(delay=6, fault_paths=["/api/generate"])
+        blocker = concurrent.futures.ThreadPoolExecutor(1).submit(s.run, "blocker", timeout=60)
+        self.assertTrue(wait_for(lambda: d.requests("/api/generate"), 20))
+        pid = s.proc.pid
+        base = status_kb(pid, "VmRSS")
+
+        body = "plugin_name=marker&input_data=" + "i" * 10000
+        req = (f"POST /api/plugins/run HTTP/1.1\r\nHost: x\r\n"
+               f"Content-Type: application/x-www-form-urlencoded\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+        socks = []
+        try:
+            for _ in range(300):
+                c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+                c.sendall(req)
+                socks.append(c)
+            self.assertTrue(wait_for(lambda: s.gauge("wasmforge_runs_queued") == 300, 30),
+                            s.gauge("wasmforge_runs_queued"))
+            growth_mb = (status_kb(pid, "VmRSS") - base) / 1024
+        finally:
+            for c in socks:
+                c.close()
+        print(f"\n  300 queued runs: RSS +{growth_mb:.1f} MB")
+        # 300 x (10 kB input + a small record + the connection's buffers);
+        # the code is shared (unshared it alone would be 150 MB).
+        self.assertLess(growth_mb, 40)
+
+        r = blocker.result(timeout=60)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(wait_for(lambda: s.gauge("wasmforge_runs_queued") == 0, 30))
+        runs = wait_for(lambda: [x for x in s.get("/api/runs?plugin=marker&limit=1000").json]
+                        if len(s.get("/api/runs?plugin=marker&limit=1000").json) == 300
+                        else None, 30)
+        self.assertTrue(runs, "the 300 dropped runs are recorded")
+        self.assertTrue(all(not x["success"] and x["error_type"] == "runtime_error"
+                            for x in runs), runs[:3])
+        one = s.get("/api/runs/" + runs[0]["run_id"]).json
+        self.assertIn("client disconnected before it started", one["error"])
+        prompts = [q["body"].get("prompt") for q in d.requests("/api/generate")]
+        self.assertEqual(prompts.count("marker"), 0, "a dropped run reached Ollama")
+        self.assertEqual(prompts.count("block"), 1)
+
+        # A client that waits still gets its queued run.
+        d.configure(delay=0)
+        self.assertEqual(s.run("marker", "x", timeout=60).json["success"], True)
+
+
 class SlowlorisTest(unittest.TestCase):
     def test_idle_half_open_connections_do_not_starve_other_clients(self):
         """2,000 connections from 127.0.0.1 each send half a request line and
