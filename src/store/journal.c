@@ -342,6 +342,36 @@ int wf_journal_get(wf_journal *j, const char *key, char **text)
     return rc;
 }
 
+int wf_journal_texts(wf_journal *j, char ***texts, size_t *n)
+{
+    *texts = NULL;
+    *n = 0;
+    int rc = 0;
+    pthread_mutex_lock(&j->mu);
+    char **out = j->n ? calloc(j->n, sizeof *out) : NULL;
+    if (j->n && out == NULL)
+        rc = WF_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; rc == 0 && i < j->n; i++) {
+        if (j->e[i]->done)
+            continue;
+        if ((out[k] = strdup(j->e[i]->text)) == NULL)
+            rc = WF_ENOMEM;
+        else
+            k++;
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (rc != 0) {
+        for (size_t i = 0; i < k; i++)
+            free(out[i]);
+        free(out);
+        return rc;
+    }
+    *texts = out;
+    *n = k;
+    return 0;
+}
+
 size_t wf_journal_pending(wf_journal *j)
 {
     size_t left = 0;

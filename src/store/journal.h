@@ -38,6 +38,10 @@ int wf_journal_append(wf_journal *j, const char *key, const char *text);
 /* A copy of the text of the pending record `key`, or WF_ENOTFOUND. */
 int wf_journal_get(wf_journal *j, const char *key, char **text);
 
+/* Copies of the texts of every pending record, oldest first: *texts is
+ * an array of *n strings, each and the array the caller's to free(). */
+int wf_journal_texts(wf_journal *j, char ***texts, size_t *n);
+
 /* Records not yet replayed. */
 size_t wf_journal_pending(wf_journal *j);
 

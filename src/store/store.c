@@ -297,6 +297,50 @@ int wf_store_run_get(wf_store *st, const char *run_id, wf_run_record *out)
     return rc;
 }
 
+static int run_from_json(const char *text, wf_run_record *out);
+
+/* Newest first, as the database orders runs (timestamps of one fixed
+ * width compare as text). */
+static int by_started_desc(const void *a, const void *b)
+{
+    const wf_run_record *x = a, *y = b;
+    return strcmp(y->started_at ? y->started_at : "", x->started_at ? x->started_at : "");
+}
+
+/* Adds the journaled runs (of `plugin` when not NULL) that the page from
+ * the database lacks, keeping it newest first and at most `limit` long.
+ * Out of memory: the page stays as the database gave it. */
+static void merge_journaled(wf_store *st, const char *plugin, int limit, wf_run_record **out,
+                            size_t *n)
+{
+    char **texts = NULL;
+    size_t nt = 0;
+    if (wf_journal_texts(st->keep->j, &texts, &nt) != 0 || nt == 0)
+        return;
+    wf_run_record *all = realloc(*out, (*n + nt) * sizeof *all);
+    if (all != NULL) {
+        *out = all;
+        for (size_t i = 0; i < nt; i++) {
+            wf_run_record r;
+            if (run_from_json(texts[i], &r) != 0)
+                continue;
+            int dup = plugin != NULL && strcmp(r.plugin, plugin) != 0;
+            for (size_t k = 0; !dup && k < *n; k++)
+                dup = strcmp(all[k].run_id, r.run_id) == 0;
+            if (dup)
+                wf_run_record_clear(&r);
+            else
+                all[(*n)++] = r;
+        }
+        qsort(all, *n, sizeof *all, by_started_desc);
+        while (*n > (size_t)limit)
+            wf_run_record_clear(&all[--*n]);
+    }
+    for (size_t i = 0; i < nt; i++)
+        free(texts[i]);
+    free(texts);
+}
+
 int wf_store_run_list(wf_store *st, const char *plugin, int limit, int offset,
                       wf_run_record **out, size_t *n)
 {
@@ -306,7 +350,12 @@ int wf_store_run_list(wf_store *st, const char *plugin, int limit, int offset,
         return WF_EINVAL;
     if (plugin != NULL && !name_ok(plugin))
         return 0;  /* no run can name it */
-    return st->ops->run_list(st, plugin, limit, offset, out, n);
+    int rc = st->ops->run_list(st, plugin, limit, offset, out, n);
+    /* The first page shows journaled runs too: the history has every run
+     * that was answered, replayed or not. */
+    if (rc == 0 && offset == 0 && st->keep != NULL && wf_journal_pending(st->keep->j) > 0)
+        merge_journaled(st, plugin, limit, out, n);
+    return rc;
 }
 
 /* ---- the run journal --------------------------------------------------- */

@@ -49,8 +49,16 @@ class TestSqliteDiskFull(unittest.TestCase):
         self.assertIs(h.json["database_disk_full"], True)
         # Reads still work; a full disk is not a database that is down.
         self.assertEqual(self.server.get("/api/plugins/filler/code").status, 200)
-        # Answered => found, even before the database has the records.
+        # Answered => found, even before the database has the records: by
+        # id, and in the history's first page.
         self.assertEqual(missing_runs(self.server, t.acked), [])
+        listed = {x["run_id"] for x in self.server.get("/api/runs?limit=1000").json}
+        self.assertEqual(set(t.acked) - listed, set(), "journaled runs missing from history")
+        mine = self.server.get("/api/runs?plugin=filler&limit=5").json
+        self.assertEqual(len(mine), 5)
+        self.assertTrue(all(x["plugin"] == "filler" for x in mine))
+        self.assertEqual([x["started_at"] for x in mine],
+                         sorted((x["started_at"] for x in mine), reverse=True))
 
         self.disk.free()
         ok = wait_for(lambda: self.health().json["runs_journaled"] == 0, timeout=30)
