@@ -23,15 +23,10 @@ static int64_t mono_ms(void)
  * database: its state as last seen (and how long ago), the store's own
  * flags (a full disk, journaled runs), and whether the server is draining.
  * /health never waits on the database: a stalled one must not stall the
- * load balancer's probe. */
-static json_t *health_json(struct wf_http *srv, int *status)
+ * load balancer's probe. What never changes is made once (setup), so an
+ * answer is one snprintf. */
+static char *health_text(struct wf_http *srv, int *status, size_t *len)
 {
-    int wasm = srv->cfg->sandbox == WF_SANDBOX_WASM;
-    /* The sandbox's confinement is fixed once the runs module started: say
-     * which it is (and when it is weak or unavailable). */
-    wf_runs_stats st = {0};
-    if (srv->runs)
-        wf_runs_get_stats(srv->runs, &st);
     wf_store_health sh = {0};
     if (srv->store)
         wf_store_health_get(srv->store, &sh);
@@ -41,22 +36,52 @@ static json_t *health_json(struct wf_http *srv, int *status)
     int draining = atomic_load(&srv->quiescing);
     const char *word = draining ? "draining" : db_ok && !sh.disk_full ? "ok" : "degraded";
     *status = strcmp(word, "ok") == 0 ? 200 : 503;
-    return json_pack("{s:s, s:b, s:s, s:s, s:s, s:b, s:I, s:b, s:I, s:b, s:s}",
-                     "status", word,
-                     "wasmedge", wasm,
-                     "sandbox", wasm ? "wasm" : "native",
-                     "version", WF_VERSION,
-                     "database", srv->store ? wf_store_kind(srv->store) : "none",
-                     "database_ok", db_ok,
-                     "database_checked_ms_ago", (json_int_t)ago,
-                     "database_disk_full", sh.disk_full,
-                     "runs_journaled", (json_int_t)sh.journal_pending,
-                     "sandbox_ok", st.sandbox_ok,
-                     "sandbox_detail", st.sandbox_detail ? st.sandbox_detail : "");
+    char *t = NULL;
+    int n = asprintf(&t,
+                     "{\"status\":\"%s\",%s\"database_ok\":%s,\"database_checked_ms_ago\":%lld,"
+                     "\"database_disk_full\":%s,\"runs_journaled\":%zu,%s",
+                     word, srv->health_fixed ? srv->health_fixed : "", db_ok ? "true" : "false",
+                     (long long)ago, sh.disk_full ? "true" : "false", sh.journal_pending,
+                     srv->health_tail ? srv->health_tail : "}");
+    if (n < 0)
+        return NULL;
+    *len = (size_t)n;
+    return t;
+}
+
+/* The members of o as JSON text without the braces, followed by `end`. */
+static char *json_members(json_t *o, const char *end)
+{
+    char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (t == NULL)
+        return NULL;
+    size_t n = strlen(t);
+    char *out = NULL;
+    /* "{...}": drop both braces, keep what is between */
+    if (n < 2 || asprintf(&out, "%.*s%s", (int)(n - 2), t + 1, end) < 0)
+        out = NULL;
+    free(t);
+    return out;
 }
 
 void wf_api_health_setup(struct wf_http *srv)
 {
+    int wasm = srv->cfg->sandbox == WF_SANDBOX_WASM;
+    /* The sandbox's confinement is fixed once the runs module started: say
+     * which it is (and when it is weak or unavailable). */
+    wf_runs_stats st = {0};
+    if (srv->runs)
+        wf_runs_get_stats(srv->runs, &st);
+    srv->health_fixed = json_members(
+        json_pack("{s:b, s:s, s:s, s:s}", "wasmedge", wasm, "sandbox", wasm ? "wasm" : "native",
+                  "version", WF_VERSION, "database",
+                  srv->store ? wf_store_kind(srv->store) : "none"),
+        ",");
+    srv->health_tail = json_members(
+        json_pack("{s:b, s:s}", "sandbox_ok", st.sandbox_ok, "sandbox_detail",
+                  st.sandbox_detail ? st.sandbox_detail : ""),
+        "}");
     wf_api_health_refresh(srv);
 }
 
@@ -111,14 +136,11 @@ enum MHD_Result wf_api_health(struct wf_req *rq)
      * database round trips. */
     db_check_soon(srv);
     int status = 200;
-    json_t *j = health_json(srv, &status);
-    if (j == NULL)
-        return wf_reply_error(rq, 500, "Internal error: out of memory");
-    char *t = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(j);
+    size_t len = 0;
+    char *t = health_text(srv, &status, &len);
     if (t == NULL)
         return wf_reply_error(rq, 500, "Internal error: out of memory");
-    return wf_reply(rq, status, "application/json", t, strlen(t), MHD_RESPMEM_MUST_FREE);
+    return wf_reply(rq, status, "application/json", t, len, MHD_RESPMEM_MUST_FREE);
 }
 
 /* ---- GET /health/ollama ------------------------------------------------------ */

@@ -58,9 +58,12 @@ struct wf_http {
      * (closing it earlier makes their epoll_ctl fail, and MHD aborts). */
     int quiesced_fd;
 
-    /* /health: the database check is refreshed at most once a second,
-     * off the request path. db_checked_ms: when a check was last asked
-     * for; db_seen_ms: when the database's state was last learnt. */
+    /* /health: what never changes, made once (JSON members, each ending
+     * with a comma; the tail closes the object). The database check is
+     * refreshed at most once a second, off the request path.
+     * db_checked_ms: when a check was last asked for; db_seen_ms: when the
+     * database's state was last learnt. */
+    char *health_fixed, *health_tail;
     atomic_int_fast64_t db_checked_ms;
     atomic_int_fast64_t db_seen_ms;
     atomic_int db_check_running;

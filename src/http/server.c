@@ -944,6 +944,8 @@ void wf_http_stop(wf_http *srv)
         return;
     wf_api_list_cache_free(srv);
     wf_static_free(srv);
+    free(srv->health_fixed);
+    free(srv->health_tail);
     pthread_mutex_destroy(&srv->mu);
     pthread_mutex_destroy(&srv->cache_mu);
     pthread_mutex_destroy(&srv->list_build_mu);
