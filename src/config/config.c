@@ -437,7 +437,9 @@ static int load_http(wf_config *cfg, source *src, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     cfg->http_threads = (int)v;
-    rc = get_str(src, "CORS_ORIGINS", "*", &cfg->cors_origins);
+    rc = get_str(src, "CORS_ORIGINS", NULL, &cfg->cors_origins);
+    if (rc == 0)
+        rc = get_str(src, "ALLOWED_HOSTS", NULL, &cfg->allowed_hosts);
     if (rc == 0)
         rc = get_str(src, "API_TOKEN", NULL, &cfg->api_token);
     if (rc == 0)
@@ -672,7 +674,7 @@ void wf_config_free(wf_config *cfg)
     char **strs[] = {&cfg->host, &cfg->data_dir, &cfg->sqlite_path, &cfg->pg_conninfo,
                      &cfg->db_ssl_cert, &cfg->ollama_base_url, &cfg->sdk_path,
                      &cfg->wasm_python_path, &cfg->wasm_python_dir, &cfg->api_token,
-                     &cfg->cors_origins, &cfg->web_dir, &cfg->warnings};
+                     &cfg->cors_origins, &cfg->allowed_hosts, &cfg->web_dir, &cfg->warnings};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -735,5 +737,9 @@ void wf_config_describe(const wf_config *cfg, char *out, size_t outlen)
     PUT("run history       %d days, %ld rows (0 = no limit)\n", cfg->run_history_days,
         cfg->run_history_max_rows);
     PUT("api token         %s\n", cfg->api_token ? "set (hidden)" : "not set");
+    PUT("browser origins   own, loopback%s%s\n", cfg->cors_origins ? ", " : "",
+        cfg->cors_origins ? cfg->cors_origins : "");
+    PUT("host names        IP literals, localhost%s%s\n", cfg->allowed_hosts ? ", " : "",
+        cfg->allowed_hosts ? cfg->allowed_hosts : "");
 #undef PUT
 }

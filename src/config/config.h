@@ -47,7 +47,10 @@ typedef struct wf_config {
     int max_concurrent_runs;  /* MAX_CONCURRENT_RUNS, sized to the machine */
     int max_queued_runs;      /* MAX_QUEUED_RUNS, the bounded wait queue, 1000 */
     char *api_token;          /* API_TOKEN or NULL (secret: never log) */
-    char *cors_origins;       /* CORS_ORIGINS, "*" */
+    char *cors_origins;       /* CORS_ORIGINS or NULL: browser origins allowed beyond the
+                                 server's own and loopback ones; "*" = every origin */
+    char *allowed_hosts;      /* ALLOWED_HOSTS or NULL: Host names answered beyond IP
+                                 literals, localhost and HOST (http/access.h) */
     int log_level;            /* LOG_LEVEL as enum wf_log_level */
     int log_json;             /* LOG_FORMAT=json */
     char *web_dir;            /* WEB_DIR or NULL (the web/ folder beside the binary) */

@@ -162,8 +162,6 @@ enum MHD_Result wf_reply_json(struct wf_req *rq, int status, json_t *j); /* stea
 /* Queue a response built once, with all its headers (CORS included), and
  * kept by the caller. */
 enum MHD_Result wf_reply_shared(struct wf_req *rq, int status, struct MHD_Response *resp);
-/* Is CORS_ORIGINS "*" (the same CORS header on every answer)? */
-int wf_cors_is_star(const struct wf_http *srv);
 enum MHD_Result wf_reply_error(struct wf_req *rq, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The status and detail for a store/runs error code. */

@@ -108,8 +108,13 @@ void wf_route_match(unsigned method, const char *path, wf_route *r)
 
     if (r->allowed != 0)
         r->allowed |= WF_METHOD_OPTIONS;
-    r->needs_auth = r->id == WF_ROUTE_PLUGIN_UPLOAD || r->id == WF_ROUTE_PLUGIN_DELETE ||
-                    r->id == WF_ROUTE_PLUGIN_RUN;
+    /* Public: what a load balancer, a browser loading the interface and
+     * someone reading the API's description need; everything else (plugin
+     * code, run inputs and outputs, the Ollama address, metrics) needs the
+     * token. Listed as the exceptions, so a new endpoint is guarded. */
+    r->needs_auth = r->id != WF_ROUTE_NONE && r->id != WF_ROUTE_HEALTH &&
+                    r->id != WF_ROUTE_OPENAPI && r->id != WF_ROUTE_DOCS &&
+                    r->id != WF_ROUTE_REDOC && r->id != WF_ROUTE_STATIC;
     r->has_body = r->id == WF_ROUTE_PLUGIN_UPLOAD || r->id == WF_ROUTE_PLUGIN_RUN;
 }
 

@@ -41,7 +41,9 @@ typedef struct wf_route {
     unsigned allowed;     /* methods the path accepts (0 = unknown path) */
     const char *param;    /* {name} / {run_id}: a slice of the path */
     size_t param_len;
-    int needs_auth;       /* upload, delete, run (when API_TOKEN is set) */
+    int needs_auth;       /* every endpoint but /health, /openapi.json, the
+                             documentation and the web interface's files
+                             (when API_TOKEN is set) */
     int has_body;         /* the endpoint reads a request body */
 } wf_route;
 

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/wf_error.h"
+#include "http/access.h"
 #include "http/json_shapes.h"
 #include "http/validate.h"
 
@@ -35,26 +36,6 @@ static double elapsed_ms(const struct timespec *t0)
 }
 
 /* ---- answers ------------------------------------------------------------- */
-
-int wf_cors_is_star(const struct wf_http *srv)
-{
-    const char *cfg = srv->cfg->cors_origins;
-    return cfg == NULL || *cfg == '\0' || strcmp(cfg, "*") == 0;
-}
-
-static void add_cors(struct wf_req *rq, struct MHD_Response *resp)
-{
-    const char *cfg = rq->srv->cfg->cors_origins;
-    const char *origin = NULL;
-    int star = wf_cors_is_star(rq->srv);
-    if (!star)
-        origin = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
-    const char *allow = wf_cors_allow_origin(cfg, origin);
-    if (allow != NULL)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, allow);
-    if (!star)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
-}
 
 static void log_request(struct wf_req *rq, int status)
 {
@@ -76,7 +57,7 @@ enum MHD_Result wf_reply_response(struct wf_req *rq, int status, struct MHD_Resp
         wf_metrics_http_request(500);
         return MHD_NO;
     }
-    add_cors(rq, resp);
+    wf_access_add_cors(rq, resp);
     enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     log_request(rq, status);
@@ -443,38 +424,6 @@ void wf_http_want_db_check(struct wf_http *srv)
 
 /* ---- the request lifecycle ------------------------------------------------ */
 
-static enum MHD_Result preflight(struct wf_req *rq)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (resp != NULL) {
-        const char *allow = wf_route_allow(rq->route.allowed);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_METHODS, allow);
-        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Authorization, Content-Type, Accept");
-        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
-    }
-    return wf_reply_response(rq, 204, resp);
-}
-
-static int auth_ok(struct wf_req *rq)
-{
-    const char *token = rq->srv->cfg->api_token;
-    if (!rq->route.needs_auth || token == NULL || *token == '\0')
-        return 1;
-    const char *auth = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_AUTHORIZATION);
-    return wf_auth_ok(auth, token);
-}
-
-static enum MHD_Result auth_error(struct wf_req *rq)
-{
-    const char *auth = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_AUTHORIZATION);
-    return wf_reply_error(rq, 401, auth ? "Invalid API token"
-                                        : "Missing API token: send 'Authorization: Bearer <token>'");
-}
-
 /* Start reading a body: refuse what cannot be right before a byte of it
  * is buffered (wrong type, declared too large). */
 static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
@@ -578,11 +527,9 @@ static enum MHD_Result answer_simple(struct wf_req *rq)
     if (r->allowed == 0)
         return wf_reply_error(rq, 404, "Not Found");
     if (rq->method_bit == WF_METHOD_OPTIONS)
-        return preflight(rq);
+        return wf_access_preflight(rq);
     if (r->id == WF_ROUTE_NONE)
         return wf_reply_error(rq, 405, "Method Not Allowed");
-    if (r->needs_auth && !auth_ok(rq))
-        return auth_error(rq);
     switch (r->id) {
     case WF_ROUTE_HEALTH: return wf_api_health(rq);
     case WF_ROUTE_PLUGIN_CODE: return wf_api_plugin_code(rq);
@@ -634,14 +581,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct wf_req rq;
     if (*con_cls == NULL) {
         init_req(&rq, cls, conn, url, method);
-        if (rq.route.has_body) {
-            /* Refuse early (before the body is read) what cannot succeed;
-             * the connection then closes, which is what such a client
-             * deserves. */
-            if (!auth_ok(&rq))
-                return auth_error(&rq);
+        /* Admission (Host, Origin, token) before anything
+         * else, and before a body is read; a refusal closes the
+         * connection, which is what such a client deserves. */
+        enum MHD_Result refused;
+        if (!wf_access_admit(&rq, &refused))
+            return refused;
+        if (rq.route.has_body)
             return begin_body(&rq, con_cls);
-        }
         /* Endpoints whose answer may take a while (Ollama, or a list
          * built from many rows) get a call of their own, so that the work
          * runs on a worker while the connection waits suspended, never on
@@ -687,8 +634,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *upload_size = 0; /* after an early answer (413), or a GET's body: discarded */
     if (!c->started) {
         c->started = 1;
-        if (c->rq.route.needs_auth && !auth_ok(&c->rq))
-            return auth_error(&c->rq);
         switch (c->rq.route.id) {
         case WF_ROUTE_HEALTH_OLLAMA: return wf_api_health_ollama(c);
         case WF_ROUTE_MODELS_LIST: return wf_api_models_list(c);

@@ -148,7 +148,7 @@ class PluginsApi:
         # Announce 1 GiB, send a little: the answer must come anyway.
         s = socket.create_connection((self.server.host, self.server.port), timeout=20)
         try:
-            s.sendall(b"POST /api/plugins/upload HTTP/1.1\r\nHost: x\r\n"
+            s.sendall(b"POST /api/plugins/upload HTTP/1.1\r\nHost: localhost\r\n"
                       b"Content-Type: multipart/form-data; boundary=b\r\n"
                       b"Content-Length: 1073741824\r\n\r\n--b\r\n")
             data = b""

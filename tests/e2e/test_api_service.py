@@ -298,13 +298,16 @@ class TestAuth(ServerCase):
                 self.assertDetail(self.server.upload("authx", "print(1)\n", headers=headers), 401)
                 self.assertDetail(self.server.delete("/api/plugins/authx", headers=headers), 401)
                 self.assertDetail(self.server.run("authx", "", headers=headers), 401)
-        self.assertEqual(self.server.get("/api/plugins/authx/code").status, 404)
+        self.assertEqual(self.server.get("/api/plugins/authx/code", headers=self.bearer(TOKEN)).status,
+                         404)
 
-    def test_right_token_works_and_reads_are_open(self):
+    def test_right_token_works_and_reads_need_it_too(self):
         r = self.server.upload("authy", "print(1)\n", headers=self.bearer(TOKEN))
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(self.server.get("/api/plugins/list").status, 200)
-        self.assertEqual(self.server.get("/api/plugins/authy/code").status, 200)
+        self.assertEqual(self.server.get("/api/plugins/list").status, 401)
+        self.assertEqual(self.server.get("/api/plugins/list", headers=self.bearer(TOKEN)).status, 200)
+        self.assertEqual(self.server.get("/api/plugins/authy/code", headers=self.bearer(TOKEN)).status,
+                         200)
         self.assertEqual(self.server.get("/health").status, 200)
         r = self.server.delete("/api/plugins/authy", headers=self.bearer(TOKEN))
         self.assertEqual(r.status, 200, r)

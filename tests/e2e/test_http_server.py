@@ -117,7 +117,7 @@ class TestHttpServer(ServerCase):
     def _chunked_upload(self, total):
         s = socket.create_connection((self.server.host, self.server.port), timeout=30)
         try:
-            s.sendall(b"POST /api/plugins/upload HTTP/1.1\r\nHost: t\r\n"
+            s.sendall(b"POST /api/plugins/upload HTTP/1.1\r\nHost: localhost\r\n"
                       b"Content-Type: multipart/form-data; boundary=b\r\n"
                       b"Transfer-Encoding: chunked\r\n\r\n")
             chunk = b"x" * 8192

@@ -571,18 +571,22 @@ defineCase('api_token_prompt', async ({ browser }) => {
   if (!cfg.tokenBase) throw new Skip('no server with API_TOKEN given');
   const page = await openPage(browser, { width: 1280, height: 860 });
   try {
+    // Reads need the token too: the Builder's model list asks for it on load,
+    // in one dialog however many requests met the 401.
     await go(page, cfg.tokenBase, '#/builder');
-    await page.locator('#plugin-name').fill('needs_token');
-    await setEditor(page, 'code-editor', PLUGINS.echo_text.code);
-    await page.locator('[data-testid="deploy"]').click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor({ timeout: TIMEOUT });
+    check((await page.getByRole('dialog').count()) === 1, 'more than one token dialog');
     await page.locator('#token-input').fill('wrong-token');
     await shot(page, 'token-dialog');
     await dialog.getByRole('button', { name: 'Save token' }).click();
     await dialog.getByText('did not accept').waitFor({ timeout: TIMEOUT });
     await page.locator('#token-input').fill(cfg.token);
     await dialog.getByRole('button', { name: 'Save token' }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: TIMEOUT });
+    await page.locator('#plugin-name').fill('needs_token');
+    await setEditor(page, 'code-editor', PLUGINS.echo_text.code);
+    await page.locator('[data-testid="deploy"]').click();
     await page.locator('[data-testid="deploy-ok"]').waitFor({ timeout: TIMEOUT });
     const saved = await page.evaluate(() => localStorage.getItem('wasmforge.apiToken'));
     check(saved === cfg.token, 'token not kept in localStorage');
@@ -593,6 +597,10 @@ defineCase('api_token_prompt', async ({ browser }) => {
     await setEditor(page, 'code-editor', PLUGINS.echo_text.code);
     await page.locator('[data-testid="deploy"]').click();
     await page.locator('[data-testid="deploy-ok"]').waitFor({ timeout: TIMEOUT });
+    // The list (a read, guarded too) shows the plugin with the saved token, without asking.
+    await go(page, cfg.tokenBase, '#/plugins');
+    await page.getByText('needs_token').first().waitFor({ timeout: TIMEOUT });
+    check((await page.getByRole('dialog').count()) === 0, 'the token was asked for again');
   } finally {
     await page.context().close();
   }

@@ -35,6 +35,18 @@ export function onTokenNeeded(fn) {
   askForToken = fn;
 }
 
+// One dialog for every request that meets a 401 at the same time (a page
+// loads several things at once): they all wait for the same answer, then retry.
+let pendingAsk = null;
+function ask(reason, hadToken) {
+  if (!pendingAsk) {
+    pendingAsk = Promise.resolve(askForToken(reason, hadToken)).finally(() => {
+      pendingAsk = null;
+    });
+  }
+  return pendingAsk;
+}
+
 // One entry of a FastAPI (pydantic 1) validation list, for a person:
 // {"loc": ["body", "plugin_name"], "msg": "field required"} -> "plugin_name: field required".
 function validationText(e) {
@@ -79,7 +91,7 @@ export async function request(path, { method = 'GET', body, json, signal, accept
     }
     if (res.ok || accept.includes(res.status)) return data;
     if (res.status === 401 && askForToken) {
-      if (await askForToken(detailText(data, 401), Boolean(token))) continue;
+      if (await ask(detailText(data, 401), Boolean(token))) continue;
     }
     throw new ApiError(res.status, detailText(data, res.status), data);
   }
@@ -90,6 +102,8 @@ const enc = encodeURIComponent;
 export const api = {
   health: () => request('/health', { accept: [503] }),
   ollama: () => request('/health/ollama', { accept: [503] }),
+  // For the status pill: never asks for a token (a 401 just leaves Ollama's state unknown).
+  ollamaQuiet: () => request('/health/ollama', { accept: [401, 503] }),
   models: () => request('/api/models/list'),
   plugins: () => request('/api/plugins/list'),
   plugin: (name) => request(`/api/plugins/${enc(name)}/code`),

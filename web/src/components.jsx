@@ -136,10 +136,10 @@ export function TokenDialog({ open, reason, hadToken, manual, hasToken, onSave, 
       >
         <p>
           {manual
-            ? 'Servers started with API_TOKEN need it to deploy, delete and run plugins.'
+            ? 'Servers started with API_TOKEN need it for plugins, runs and models.'
             : hadToken
               ? 'The server did not accept the saved token. Enter the right one.'
-              : 'This server needs an API token (its API_TOKEN) to deploy, delete and run plugins.'}
+              : 'This server needs an API token (its API_TOKEN) to show and change plugins, runs and models.'}
         </p>
         {reason && <p class="muted">Server said: {reason}</p>}
         <label for="token-input">API token</label>

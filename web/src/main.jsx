@@ -45,11 +45,11 @@ function StatusPill({ page }) {
   useEffect(() => {
     let stop = false;
     const poll = () => {
-      Promise.allSettled([api.health(), api.ollama()]).then(([h, o]) => {
+      Promise.allSettled([api.health(), api.ollamaQuiet()]).then(([h, o]) => {
         if (stop) return;
         setS({
           server: h.status === 'fulfilled' ? h.value && h.value.status : 'down',
-          ollama: o.status === 'fulfilled' ? o.value && o.value.status : 'unknown',
+          ollama: (o.status === 'fulfilled' && o.value && o.value.status) || 'unknown',
         });
       });
     };

@@ -69,7 +69,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_output_bytes, 1048576);
     assert_int_equal(cfg.sandbox, WF_SANDBOX_WASM);
     assert_null(cfg.api_token);
-    assert_string_equal(cfg.cors_origins, "*");
+    assert_null(cfg.cors_origins);  /* own and loopback origins only */
+    assert_null(cfg.allowed_hosts); /* IP literals and localhost only */
     assert_true(cfg.max_concurrent_runs >= 1);
     assert_int_equal(cfg.run_uid_base, 1500000000u);
     assert_false(wf_config_model_allowed(&cfg, "anything:latest"));

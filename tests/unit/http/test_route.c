@@ -88,8 +88,25 @@ static void test_body_and_auth_flags(void **state)
     assert_true(match("POST", "/api/plugins/upload").has_body);
     assert_true(match("POST", "/api/plugins/upload").needs_auth);
     assert_true(match("POST", "/api/plugins/run").has_body);
-    assert_false(match("GET", "/api/plugins/list").needs_auth);
     assert_false(match("GET", "/health").has_body);
+    /* the token guards everything but what is public on purpose */
+    static const char *guarded[][2] = {
+        {"GET", "/api/plugins/list"}, {"GET", "/api/plugins/x/code"}, {"DELETE", "/api/plugins/x"},
+        {"GET", "/api/runs"}, {"GET", "/api/runs/0b0e5f4e-6c8d-4a8e-9d7f-1f2e3d4c5b6a"},
+        {"GET", "/api/models/list"}, {"GET", "/health/ollama"}, {"GET", "/metrics"},
+        {"POST", "/api/plugins/run"}, {"HEAD", "/api/plugins/list"},
+    };
+    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; i++)
+        if (!match(guarded[i][0], guarded[i][1]).needs_auth)
+            fail_msg("%s %s should need the token", guarded[i][0], guarded[i][1]);
+    static const char *open_[][2] = {
+        {"GET", "/health"}, {"HEAD", "/health"}, {"GET", "/openapi.json"}, {"GET", "/docs"}, {"GET", "/redoc"},
+        {"GET", "/"}, {"GET", "/assets/index-abc.js"}, {"GET", "/nothing/here"},
+        {"OPTIONS", "/api/plugins/upload"},
+    };
+    for (size_t i = 0; i < sizeof open_ / sizeof open_[0]; i++)
+        if (match(open_[i][0], open_[i][1]).needs_auth)
+            fail_msg("%s %s should be public", open_[i][0], open_[i][1]);
 }
 
 static void test_static(void **state)
