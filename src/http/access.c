@@ -1,5 +1,5 @@
 /* access.c - request admission: the Host check, the browser-origin policy,
- * and the API token (the policy is written out
+ * the trailing-slash redirect and the API token (the policy is written out
  * in access.h). Runs in a request's first callback, before any endpoint
  * and before a byte of a body is read. */
 #include "http/access.h"
@@ -190,6 +190,94 @@ static int state_changing(const char *method)
            strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 }
 
+/* A growing string for the Location header; stays failed on no memory. */
+struct buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void buf_put(struct buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *np = realloc(b->p, cap);
+        if (np == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* Percent-encode what is not safe in a URL; `keep` are the extra bytes
+ * left as they are (Starlette quotes the path keeping ":/%#?=@[]!$&'()*+,;"). */
+static void buf_put_encoded(struct buf *b, const char *s, size_t n, const char *keep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            strchr("-._~", c) != NULL || (c != 0 && strchr(keep, c) != NULL)) {
+            buf_put(b, (const char *)&s[i], 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            buf_put(b, e, 3);
+        }
+    }
+}
+
+struct location {
+    struct buf b;
+    int args;
+};
+
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct location *loc = cls;
+    buf_put(&loc->b, loc->args++ == 0 ? "?" : "&", 1);
+    buf_put_encoded(&loc->b, key, strlen(key), "");
+    if (value != NULL) {
+        buf_put(&loc->b, "=", 1);
+        buf_put_encoded(&loc->b, value, strlen(value), "");
+    }
+    return MHD_YES;
+}
+
+/* 307 to the path without its trailing slashes, the query kept, as
+ * FastAPI (Starlette's redirect_slashes) answers: an absolute Location
+ * built from Host, an empty body. The path arrives decoded, so it is
+ * encoded again (keeping what Starlette keeps, less '?' and '#', which
+ * would change its meaning). */
+static enum MHD_Result redirect_slash(struct wf_req *rq, size_t keep)
+{
+    struct location loc = {0};
+    const char *host = header(rq, MHD_HTTP_HEADER_HOST);
+    if (host != NULL && *host != '\0') {
+        buf_put(&loc.b, "http://", 7);
+        buf_put(&loc.b, host, strlen(host));
+    }
+    buf_put_encoded(&loc.b, rq->url, keep, ":/%=@[]!$&'()*+,;");
+    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, add_query_arg, &loc);
+    if (loc.b.failed || loc.b.p == NULL) {
+        free(loc.b.p);
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc.b.p);
+    free(loc.b.p);
+    return wf_reply_response(rq, 307, resp);
+}
+
 int wf_access_admit(struct wf_req *rq, enum MHD_Result *ret)
 {
     const wf_config *cfg = rq->srv->cfg;
@@ -212,6 +300,11 @@ int wf_access_admit(struct wf_req *rq, enum MHD_Result *ret)
                                   origin ? origin : "(a cross-site page)");
             return 0;
         }
+    }
+    size_t keep = wf_route_slash_redirect(rq->url);
+    if (keep > 0 && rq->method_bit != WF_METHOD_OPTIONS) {
+        *ret = redirect_slash(rq, keep);
+        return 0;
     }
     const char *token = cfg->api_token;
     if (rq->route.needs_auth && rq->method_bit != WF_METHOD_OPTIONS && token != NULL &&
@@ -251,14 +344,32 @@ void wf_access_add_cors(struct wf_req *rq, struct MHD_Response *resp)
 
 enum MHD_Result wf_access_preflight(struct wf_req *rq)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    static const char ok[] = "OK";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof ok - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
     if (resp != NULL) {
-        const char *allow = wf_route_allow(rq->route.allowed);
+        unsigned methods = rq->route.allowed;
+        size_t keep = methods == 0 ? wf_route_slash_redirect(rq->url) : 0;
+        if (keep > 0 && keep < 4096) {
+            /* a pre-flight for the path with a trailing slash: the methods
+             * of the path it redirects to, where the request will go */
+            char path[4096];
+            wf_route r;
+            memcpy(path, rq->url, keep);
+            path[keep] = '\0';
+            wf_route_match(WF_METHOD_OPTIONS, path, &r);
+            methods = r.allowed;
+        }
+        const char *allow = wf_route_allow(methods);
+        const char *asked = header(rq, "Access-Control-Request-Headers");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_METHODS, allow);
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Authorization, Content-Type, Accept");
+                                asked != NULL && *asked != '\0'
+                                    ? asked
+                                    : "Authorization, Content-Type, Accept");
         MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
     }
-    return wf_reply_response(rq, 204, resp);
+    return wf_reply_response(rq, 200, resp);
 }

@@ -1,7 +1,7 @@
 /* access.h - who may ask what of the server, decided before any endpoint
  * runs: the Host check (against DNS rebinding), the browser-origin policy
  * (which origins get CORS headers, which may change anything), the API
- * token.
+ * token, and the redirect of a path with a trailing slash.
  *
  * The policy (README "Security policy", docs/http.md):
  *   1. Host must be an IP literal, `localhost` (or a name under
@@ -11,7 +11,8 @@
  *      Allowed origins: the server's own (http://<Host>), every loopback
  *      origin (localhost, 127.0.0.0/8, [::1], any port), those listed in
  *      CORS_ORIGINS; CORS_ORIGINS=* allows every origin.
- *   3. With API_TOKEN set, every route but /health, /openapi.json, the
+ *   3. A path with a trailing slash that names a route without it: 307.
+ *   4. With API_TOKEN set, every route but /health, /openapi.json, the
  *      documentation pages (/docs, /redoc) and the web interface's files needs
  *      `Authorization: Bearer <token>` (pre-flights never do); else 401.
  * Answers carry Access-Control-Allow-Origin only for allowed origins.
@@ -42,7 +43,7 @@ int wf_access_origin_ok(const char *origin, const char *host, const char *cors_o
 /* Does CORS_ORIGINS allow every origin ("*" in the list)? */
 int wf_access_cors_any(const char *cors_origins);
 
-/* Apply rules 1 to 3 to a request whose headers are in (its first
+/* Apply rules 1 to 4 to a request whose headers are in (its first
  * callback). Returns 1 when it may go on; 0 when it has been answered,
  * with *ret set to what the access handler must return. */
 int wf_access_admit(struct wf_req *rq, enum MHD_Result *ret);
@@ -51,8 +52,9 @@ int wf_access_admit(struct wf_req *rq, enum MHD_Result *ret);
  * Origin for an allowed origin, Vary: Origin unless every origin is). */
 void wf_access_add_cors(struct wf_req *rq, struct MHD_Response *resp);
 
-/* Answer an OPTIONS pre-flight for rq's route: 204 with the path's
- * methods and the headers the API reads. */
+/* Answer an OPTIONS pre-flight for rq's route: the path's methods, the
+ * requested headers allowed (as FastAPI's CORSMiddleware with
+ * allow_headers=["*"] echoes them), 200 "OK" as FastAPI answers it. */
 enum MHD_Result wf_access_preflight(struct wf_req *rq);
 
 #endif

@@ -118,6 +118,23 @@ void wf_route_match(unsigned method, const char *path, wf_route *r)
     r->has_body = r->id == WF_ROUTE_PLUGIN_UPLOAD || r->id == WF_ROUTE_PLUGIN_RUN;
 }
 
+size_t wf_route_slash_redirect(const char *path)
+{
+    size_t n = strlen(path);
+    if (n < 2 || path[n - 1] != '/')
+        return 0;
+    while (n > 0 && path[n - 1] == '/')
+        n--;
+    if (n == 0 || n > 4096)
+        return 0;
+    char buf[4097];
+    memcpy(buf, path, n);
+    buf[n] = '\0';
+    wf_route r;
+    wf_route_match(WF_METHOD_GET, buf, &r);
+    return r.allowed != 0 ? n : 0;
+}
+
 const char *wf_route_allow(unsigned a)
 {
     /* The combinations the table above can produce. */

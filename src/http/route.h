@@ -53,6 +53,11 @@ unsigned wf_method_parse(const char *method);
  * allowed == 0 -> 404; id == NONE && allowed != 0 -> 405 (or OPTIONS). */
 void wf_route_match(unsigned method, const char *path, wf_route *out);
 
+/* A path with a trailing slash whose form without it (every trailing
+ * slash dropped, as Starlette's redirect_slashes does) is a known path:
+ * the length of that form; 0 when there is nothing to redirect to. */
+size_t wf_route_slash_redirect(const char *path);
+
 /* "GET, HEAD, OPTIONS" for a method set; a static string. */
 const char *wf_route_allow(unsigned allowed);
 

@@ -524,10 +524,11 @@ static enum MHD_Result answer_simple(struct wf_req *rq)
 {
     struct wf_http *srv = rq->srv;
     const wf_route *r = &rq->route;
+    if (rq->method_bit == WF_METHOD_OPTIONS &&
+        (r->allowed != 0 || wf_route_slash_redirect(rq->url) > 0))
+        return wf_access_preflight(rq);
     if (r->allowed == 0)
         return wf_reply_error(rq, 404, "Not Found");
-    if (rq->method_bit == WF_METHOD_OPTIONS)
-        return wf_access_preflight(rq);
     if (r->id == WF_ROUTE_NONE)
         return wf_reply_error(rq, 405, "Method Not Allowed");
     switch (r->id) {
@@ -581,7 +582,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct wf_req rq;
     if (*con_cls == NULL) {
         init_req(&rq, cls, conn, url, method);
-        /* Admission (Host, Origin, token) before anything
+        /* Admission (Host, Origin, trailing slash, token) before anything
          * else, and before a body is read; a refusal closes the
          * connection, which is what such a client deserves. */
         enum MHD_Result refused;

@@ -109,6 +109,21 @@ static void test_body_and_auth_flags(void **state)
             fail_msg("%s %s should be public", open_[i][0], open_[i][1]);
 }
 
+static void test_slash_redirect(void **state)
+{
+    (void)state;
+    assert_int_equal(wf_route_slash_redirect("/api/plugins/list/"), strlen("/api/plugins/list"));
+    assert_int_equal(wf_route_slash_redirect("/api/plugins/list///"), strlen("/api/plugins/list"));
+    assert_int_equal(wf_route_slash_redirect("/health/"), strlen("/health"));
+    assert_int_equal(wf_route_slash_redirect("/api/plugins/x/code/"), strlen("/api/plugins/x/code"));
+    assert_int_equal(wf_route_slash_redirect("/api/plugins/upload/"), strlen("/api/plugins/upload"));
+    assert_int_equal(wf_route_slash_redirect("/"), 0);
+    assert_int_equal(wf_route_slash_redirect("//"), 0);
+    assert_int_equal(wf_route_slash_redirect("/health"), 0);
+    assert_int_equal(wf_route_slash_redirect("/nothing/"), 0);
+    assert_int_equal(wf_route_slash_redirect("/api/"), 0);
+}
+
 static void test_static(void **state)
 {
     (void)state;
@@ -127,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_not_found_and_not_allowed),
         cmocka_unit_test(test_body_and_auth_flags),
+        cmocka_unit_test(test_slash_redirect),
         cmocka_unit_test(test_static),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
