@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
 /* Run outcomes are a fixed set (SPEC §3); anything else counts as "other". */
 static const char *const run_outcomes[] = {
     "ok", "plugin_error", "timeout", "sandbox_violation", "runtime_error",
@@ -30,8 +32,11 @@ static atomic_uint_fast64_t duration_count;
 /* HTTP statuses 100..599 by exact code. */
 static atomic_uint_fast64_t http_by_status[600];
 
-/* AI calls: model names come from plugins (allowlisted or not), so the
- * table is bounded; past it, calls count under model="other". */
+/* AI calls: model names come from plugins, so only the models the
+ * operator allows get a row of their own (wf_metrics_set_models); every
+ * other name counts under model="other" (the last row). Rows are made at
+ * start-up from the allowlist, or with ALLOWED_MODELS=* on a model's first
+ * successful call, up to AI_MODELS_MAX. */
 #define AI_MODELS_MAX 64
 static const char *const ai_outcomes[] = { "ok", "refused", "error", "timeout" };
 #define N_AI_OUTCOMES (sizeof ai_outcomes / sizeof ai_outcomes[0])
@@ -41,7 +46,23 @@ struct ai_row {
 };
 static struct ai_row ai_rows[AI_MODELS_MAX + 1]; /* last: "other" */
 static size_t ai_rows_n;
+static int ai_every; /* ALLOWED_MODELS=*: rows made by successful calls */
 static pthread_mutex_t ai_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A name that may be a label value: fits a row, valid UTF-8, and no
+ * control character but the newline (which label_escape writes as \n;
+ * the exposition format would carry the others raw). */
+static int label_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof ai_rows[0].model || !wf_utf8_valid(name, n) ||
+        strcmp(name, "other") == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if ((*p < 0x20 && *p != '\n') || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+            return 0;
+    return 1;
+}
 
 void wf_metrics_run_finished(const char *outcome, int64_t duration_ms)
 {
@@ -62,6 +83,22 @@ void wf_metrics_run_finished(const char *outcome, int64_t duration_ms)
     atomic_fetch_add(&duration_count, 1);
 }
 
+int wf_metrics_set_models(char *const *names, size_t n, int every)
+{
+    pthread_mutex_lock(&ai_lock);
+    memset(ai_rows, 0, sizeof ai_rows);
+    ai_rows_n = 0;
+    ai_every = every != 0;
+    for (size_t i = 0; i < n && ai_rows_n < AI_MODELS_MAX; i++) {
+        if (!label_ok(names[i]))
+            continue;
+        snprintf(ai_rows[ai_rows_n].model, sizeof ai_rows[0].model, "%s", names[i]);
+        ai_rows_n++;
+    }
+    pthread_mutex_unlock(&ai_lock);
+    return 0;
+}
+
 void wf_metrics_ai_call(const char *model, const char *outcome)
 {
     if (model == NULL)
@@ -76,7 +113,9 @@ void wf_metrics_ai_call(const char *model, const char *outcome)
         if (strcmp(ai_rows[r].model, model) == 0)
             break;
     if (r == ai_rows_n) {
-        if (ai_rows_n < AI_MODELS_MAX && strlen(model) < sizeof ai_rows[0].model) {
+        /* Unknown name: a row only for a model Ollama just answered for,
+         * and only when every model is allowed. */
+        if (ai_every && o == 0 && ai_rows_n < AI_MODELS_MAX && label_ok(model)) {
             snprintf(ai_rows[r].model, sizeof ai_rows[r].model, "%s", model);
             ai_rows_n++;
         } else {

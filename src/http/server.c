@@ -737,6 +737,8 @@ int wf_http_start(const wf_http_deps *deps, wf_http **out, char *err, size_t err
         return WF_EINVAL;
     }
 
+    /* /metrics labels only the models the operator allows (metrics.h). */
+    wf_metrics_set_models(cfg->allowed_models, cfg->allowed_models_n, cfg->allowed_models_all);
     wf_api_health_setup(srv);
     wf_static_setup(srv);
     if (srv->runs != NULL)

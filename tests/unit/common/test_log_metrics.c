@@ -156,10 +156,23 @@ static void test_level_parse(void **state)
 static void test_metrics_render(void **state)
 {
     (void)state;
+    /* the operator's allowlist: names with quotes, backslashes and a
+     * newline get rows, escaped; a control byte keeps a name out */
+    char *allowed[] = {"mistral:latest", "bad\"na\\me\nx", "esc\x1bname", "gemma2:2b"};
+    assert_int_equal(wf_metrics_set_models(allowed, 4, 0), 0);
     wf_metrics_run_finished("ok", 40);
     wf_metrics_run_finished("timeout", 200000);
     wf_metrics_ai_call("mistral:latest", "ok");
-    wf_metrics_ai_call("bad\"name", "refused");
+    wf_metrics_ai_call("bad\"na\\me\nx", "refused");
+    wf_metrics_ai_call("esc\x1bname", "refused");
+    /* made-up names from plugins: all "other", however many */
+    char made_up[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(made_up, sizeof made_up, "fake-%d\r\x1b[31m\"", i);
+        wf_metrics_ai_call(made_up, i % 2 ? "refused" : "error");
+    }
+    /* a real model is still counted as itself after them */
+    wf_metrics_ai_call("gemma2:2b", "ok");
     wf_metrics_http_request(200);
     wf_metrics_http_request(404);
     char *t = wf_metrics_render(3, 1, 12.5);
@@ -170,7 +183,14 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(t, "wasmforge_run_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
     assert_non_null(strstr(t, "wasmforge_run_duration_seconds_count 2\n"));
     assert_non_null(strstr(t, "wasmforge_ai_calls_total{model=\"mistral:latest\",outcome=\"ok\"} 1\n"));
-    assert_non_null(strstr(t, "model=\"bad\\\"name\",outcome=\"refused\"} 1\n"));
+    assert_non_null(strstr(t, "model=\"bad\\\"na\\\\me\\nx\",outcome=\"refused\"} 1\n"));
+    assert_non_null(strstr(t, "wasmforge_ai_calls_total{model=\"gemma2:2b\",outcome=\"ok\"} 1\n"));
+    assert_non_null(strstr(t, "wasmforge_ai_calls_total{model=\"other\",outcome=\"refused\"} 101\n"));
+    assert_non_null(strstr(t, "wasmforge_ai_calls_total{model=\"other\",outcome=\"error\"} 100\n"));
+    assert_null(strstr(t, "fake-"));
+    for (const char *c = t; *c; c++)
+        if ((*c < 0x20 && *c != '\n') || *c == 0x7f)
+            fail_msg("raw control byte 0x%02x in the metrics", (unsigned char)*c);
     assert_non_null(strstr(t, "wasmforge_runs_queued 3\n"));
     assert_non_null(strstr(t, "wasmforge_sandbox_start_seconds 0.012500\n"));
     assert_non_null(strstr(t, "wasmforge_http_requests_total{status=\"404\"} 1\n"));
