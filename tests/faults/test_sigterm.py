@@ -38,7 +38,7 @@ class TestSigterm(unittest.TestCase):
         outcome = None
         try:
             with socket.create_connection((server.host, server.port), timeout=5) as s:
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 data = s.recv(4096)
                 outcome = data.split(b"\r\n", 1)[0].decode() if data else "closed"
         except (ConnectionRefusedError, ConnectionResetError) as e:
