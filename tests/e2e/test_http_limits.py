@@ -10,7 +10,18 @@ import threading
 import time
 import unittest
 
-from support.server import Server, ServerCase, wait_for
+from support.server import Server, ServerCase, binary, wait_for
+
+
+def sanitized():
+    """Is the server the ASan build? Its quarantine keeps freed memory (up
+    to 256 MB) and its shadow adds more, so RSS bounds mean nothing there:
+    they are checked on the plain build; everything else on both."""
+    try:
+        with open(binary(), "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
 
 
 def status_kb(pid, key):
@@ -117,7 +128,8 @@ class ListMemoryTest(ServerCase):
         self.assertIn(200, [st for st, _ in plugins])
         full = [size for st, size in plugins if st == 200]
         self.assertGreater(min(full), self.N_PLUGINS * 120000)  # descriptions kept
-        self.assertLess(growth_mb, 64, f"RSS grew by {growth_mb:.1f} MB")
+        if not sanitized():
+            self.assertLess(growth_mb, 64, f"RSS grew by {growth_mb:.1f} MB")
         self.assertTrue(health and all(st == 200 for st, _ in health), health[:5])
         lat = sorted(secs for _, secs in health)
         p90 = lat[int(len(lat) * 0.9)]
@@ -198,7 +210,8 @@ class QueuedRunsTest(ServerCase):
         print(f"\n  300 queued runs: RSS +{growth_mb:.1f} MB")
         # 300 x (10 kB input + a small record + the connection's buffers);
         # the code is shared (unshared it alone would be 150 MB).
-        self.assertLess(growth_mb, 40)
+        if not sanitized():
+            self.assertLess(growth_mb, 40)
 
         r = blocker.result(timeout=60)
         self.assertEqual(r.status, 200, r)

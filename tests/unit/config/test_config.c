@@ -73,6 +73,11 @@ static void test_defaults(void **state)
     assert_null(cfg.allowed_hosts); /* IP literals and localhost only */
     assert_true(cfg.max_concurrent_runs >= 1);
     assert_int_equal(cfg.run_uid_base, 1500000000u);
+    assert_int_equal(cfg.http_max_connections, 4096);
+    assert_int_equal(cfg.http_max_per_ip, 256);
+    assert_int_equal(cfg.http_timeout_s, 30);
+    assert_int_equal(cfg.run_history_days, 30);
+    assert_int_equal(cfg.run_history_max_rows, 100000);
     assert_false(wf_config_model_allowed(&cfg, "anything:latest"));
     assert_true(wf_config_model_allowed(&cfg, "gemma2:2b"));
     wf_config_free(&cfg);
@@ -95,6 +100,11 @@ static void test_bad_values_name_the_key(void **state)
         {"MAX_MEMORY_MB=1", "MAX_MEMORY_MB"},
         {"RUN_UID_BASE=0", "RUN_UID_BASE"},            /* root's */
         {"RUN_UID_BASE=4294967000", "RUN_UID_BASE"},   /* the range would wrap */
+        {"HTTP_MAX_CONNECTIONS=8", "HTTP_MAX_CONNECTIONS"},
+        {"HTTP_MAX_CONNECTIONS_PER_IP=-1", "HTTP_MAX_CONNECTIONS_PER_IP"},
+        {"HTTP_TIMEOUT=0", "HTTP_TIMEOUT"},
+        {"RUN_HISTORY_DAYS=forever", "RUN_HISTORY_DAYS"},
+        {"RUN_HISTORY_MAX_ROWS=-5", "RUN_HISTORY_MAX_ROWS"},
         {"USE_WASMEDGE=maybe", "USE_WASMEDGE"},
         {"SANDBOX=docker", "SANDBOX"},
         {"LOG_LEVEL=loud", "LOG_LEVEL"},

@@ -125,6 +125,18 @@ static void test_run_shapes(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "result")), 42);
     assert_string_equal(json_string_value(json_object_get(j, "logs")), "");
     json_decref(j);
+
+    /* the history list's entry: the summary fields only, nothing large */
+    wf_run_record sum = { .run_id = "id3", .plugin = "p", .version = 4, .success = 0,
+                          .error_type = "timeout", .ai_calls = 3, .duration_ms = 1234,
+                          .started_at = "2026-01-01T00:00:00.000Z", .output = "o" };
+    j = wf_json_run_summary(&sum);
+    char *t = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(t, "{\"run_id\":\"id3\",\"plugin\":\"p\",\"version\":4,\"success\":false,"
+                           "\"error_type\":\"timeout\",\"ai_calls\":3,\"duration_ms\":1234,"
+                           "\"started_at\":\"2026-01-01T00:00:00.000Z\"}");
+    free(t);
+    json_decref(j);
 }
 
 static void test_error_shape(void **state)
