@@ -192,7 +192,7 @@ class QueuedRunsTest(ServerCase):
         base = status_kb(pid, "VmRSS")
 
         body = "plugin_name=marker&input_data=" + "i" * 10000
-        req = (f"POST /api/plugins/run HTTP/1.1\r\nHost: x\r\n"
+        req = (f"POST /api/plugins/run HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                f"Content-Type: application/x-www-form-urlencoded\r\n"
                f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
         socks = []
@@ -289,7 +289,7 @@ class SlowlorisTest(unittest.TestCase):
         self.addCleanup(srv.cleanup)
         srv.start()
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
-        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # headers never end
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never end
         t0 = time.monotonic()
         self.assertEqual(s.recv(100), b"")  # closed by the server
         self.assertLess(time.monotonic() - t0, 8)
