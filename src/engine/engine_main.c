@@ -22,8 +22,6 @@
 #include "wasi/vfs.h"
 #include "wasi/wasi_host.h"
 
-extern const struct wf_wasi_module wf_wasi_module_mod;
-
 static void die(const char *fmt, const char *arg)
 {
     char msg[240];

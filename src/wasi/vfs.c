@@ -394,7 +394,7 @@ static int image_new(void *archive, size_t len, int mapped, int fd,
     if (!img) {
         if (mapped) munmap(archive, len); else free(archive);
         wf_errorf(err, errlen, "out of memory");
-        return WF_ENOMEM;
+        return WASI_ENOMEM;
     }
     img->archive = archive;
     img->archive_len = len;
@@ -403,7 +403,7 @@ static int image_new(void *archive, size_t len, int mapped, int fd,
     if (!img->top) {
         wf_vfs_image_free(img);
         wf_errorf(err, errlen, "out of memory");
-        return WF_ENOMEM;
+        return WASI_ENOMEM;
     }
     img->top->nlink = 1;
     int rc = image_parse(img, fd, err, errlen);
@@ -411,7 +411,7 @@ static int image_new(void *archive, size_t len, int mapped, int fd,
         if (rc == WASI_ENOMEM)
             wf_errorf(err, errlen, "out of memory loading the archive");
         wf_vfs_image_free(img);
-        return rc == WASI_ENOMEM ? WF_ENOMEM : WF_EINVAL;
+        return rc == WASI_ENOMEM ? WASI_ENOMEM : WASI_EINVAL;
     }
     *out = img;
     return 0;
@@ -423,13 +423,13 @@ int wf_vfs_image_load_tar(const char *path, struct wf_vfs_image **out,
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         wf_errorf(err, errlen, "open %s: %s", path, strerror(errno));
-        return WF_EIO;
+        return WASI_EIO;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         wf_errorf(err, errlen, "%s: not a regular file", path);
         close(fd);
-        return WF_EINVAL;
+        return WASI_EINVAL;
     }
     if (st.st_size == 0) {
         close(fd);
@@ -439,7 +439,7 @@ int wf_vfs_image_load_tar(const char *path, struct wf_vfs_image **out,
     if (m == MAP_FAILED) {
         wf_errorf(err, errlen, "mmap %s: %s", path, strerror(errno));
         close(fd);
-        return WF_EIO;
+        return WASI_EIO;
     }
     int rc = image_new(m, (size_t)st.st_size, 1, fd, out, err, errlen);
     close(fd);
@@ -452,7 +452,7 @@ int wf_vfs_image_from_buffer(const void *buf, size_t len,
     void *copy = malloc(len ? len : 1);
     if (!copy) {
         wf_errorf(err, errlen, "out of memory");
-        return WF_ENOMEM;
+        return WASI_ENOMEM;
     }
     if (len)
         memcpy(copy, buf, len);

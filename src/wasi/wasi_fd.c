@@ -417,7 +417,6 @@ static void fd_release(struct wf_wasi_host *h, struct wf_wasi_fd *f)
     f->host_fd = -1;
 }
 
-void wf_wasi_fd_release_all(struct wf_wasi_host *h);
 void wf_wasi_fd_release_all(struct wf_wasi_host *h)
 {
     for (uint32_t i = 0; i < WF_WASI_MAX_FDS; i++)
@@ -515,7 +514,6 @@ static uint8_t host_filetype(mode_t m)
     return WASI_FILETYPE_UNKNOWN;
 }
 
-uint8_t wf_wasi_vfs_filetype(const struct wf_vfs_node *n);
 uint8_t wf_wasi_vfs_filetype(const struct wf_vfs_node *n)
 {
     switch (n->type) {
@@ -526,7 +524,6 @@ uint8_t wf_wasi_vfs_filetype(const struct wf_vfs_node *n)
     }
 }
 
-void wf_wasi_put_filestat_vfs(uint8_t *p, const struct wf_vfs_node *n);
 void wf_wasi_put_filestat_vfs(uint8_t *p, const struct wf_vfs_node *n)
 {
     memset(p, 0, WASI_FILESTAT_SIZE);
@@ -540,7 +537,6 @@ void wf_wasi_put_filestat_vfs(uint8_t *p, const struct wf_vfs_node *n)
     wf_put_u64(p + 56, n->ctim);
 }
 
-void wf_wasi_put_filestat_host(uint8_t *p, const struct stat *st);
 void wf_wasi_put_filestat_host(uint8_t *p, const struct stat *st)
 {
     memset(p, 0, WASI_FILESTAT_SIZE);
@@ -656,7 +652,6 @@ static int fst_valid(uint32_t fst)
 }
 
 /* Applies fst_flags to a node's times; shared with path_filestat_set_times. */
-int wf_wasi_set_times_vfs(struct wf_vfs_node *n, uint64_t atim, uint64_t mtim, uint32_t fst);
 int wf_wasi_set_times_vfs(struct wf_vfs_node *n, uint64_t atim, uint64_t mtim, uint32_t fst)
 {
     if (!fst_valid(fst))
@@ -672,7 +667,6 @@ int wf_wasi_set_times_vfs(struct wf_vfs_node *n, uint64_t atim, uint64_t mtim, u
     return 0;
 }
 
-int wf_wasi_host_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
 int wf_wasi_host_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2])
 {
     if (!fst_valid(fst))

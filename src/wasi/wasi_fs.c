@@ -12,12 +12,6 @@
 
 #include "wasi/wasi_internal.h"
 
-uint8_t wf_wasi_vfs_filetype(const struct wf_vfs_node *n);
-void wf_wasi_put_filestat_vfs(uint8_t *p, const struct wf_vfs_node *n);
-void wf_wasi_put_filestat_host(uint8_t *p, const struct stat *st);
-int wf_wasi_set_times_vfs(struct wf_vfs_node *n, uint64_t atim, uint64_t mtim, uint32_t fst);
-int wf_wasi_host_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
-
 /* A resolved guest path: the directory descriptor it started from, the back
  * end, and where it led. */
 struct at {

@@ -87,7 +87,6 @@ int wf_wasi_signals_install(char *err, size_t errlen)
 /* Called at the entry of every WASI import: refuses to run host code without
  * stack to spare (so a host function never overflows mid-way) and marks the
  * host as running, so a fault from here on is never taken for a trap. */
-void wf_wasi_enter(void);
 void wf_wasi_enter(void)
 {
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
@@ -96,7 +95,6 @@ void wf_wasi_enter(void)
     g_in_host = 1;
 }
 
-void wf_wasi_leave(void);
 void wf_wasi_leave(void)
 {
     g_in_host = 0;
@@ -151,8 +149,6 @@ static uint8_t filetype_of_host_fd(int fd)
     if (S_ISREG(st.st_mode)) return WASI_FILETYPE_REGULAR_FILE;
     return WASI_FILETYPE_UNKNOWN;
 }
-
-void wf_wasi_fd_release_all(struct wf_wasi_host *h);
 
 int wf_wasi_host_create(const struct wf_wasi_config *cfg,
                         struct wf_wasi_host **out, char *err, size_t errlen)

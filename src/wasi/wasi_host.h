@@ -129,6 +129,9 @@ struct wf_wasi_module {
     void (*start)(void *instance);
     void (*free_instance)(void *instance);
 };
+/* The module of a binary that links wasi_module_glue.c (wf-engine, wasi-run's
+ * executables): defined there, declared once here. */
+extern const struct wf_wasi_module wf_wasi_module_mod;
 
 int wf_wasi_host_create(const struct wf_wasi_config *cfg,
                         struct wf_wasi_host **out, char *err, size_t errlen);

@@ -3,9 +3,6 @@
  * forwards to the wf_wasi_* function of the same name. */
 #include "wasi/wasi_internal.h"
 
-void wf_wasi_enter(void);
-void wf_wasi_leave(void);
-
 #define IMPORT(name) Z_wasi_snapshot_preview1Z_##name
 typedef struct Z_wasi_snapshot_preview1_instance_t imports_t;
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "wasi/vfs.h"
 #include "wasi/wasi_abi.h"
@@ -137,7 +139,7 @@ int wf_wasi_fd_get(struct wf_wasi_host *h, uint32_t fd, uint64_t need,
 /* Host state set-up without a module (unit tests give a fake memory). */
 int wf_wasi_host_setup_memory(struct wf_wasi_host *h, wasm_rt_memory_t *mem);
 
-/* Mapped host folders (wasi_hostdir.c). */
+/* Mapped host folders (wasi_fs.c). */
 int wf_wasi_hostdir_open_preopen(const char *host_path, int *fd, char *err,
                                  size_t errlen);
 extern const struct wf_path_ops wf_hostdir_path_ops;
@@ -191,5 +193,26 @@ int wf_wasi_sock_recv(struct wf_wasi_host *h, uint32_t fd, uint32_t iovs, uint32
 int wf_wasi_sock_send(struct wf_wasi_host *h, uint32_t fd, uint32_t iovs, uint32_t n, uint32_t flags, uint32_t out);
 int wf_wasi_sock_shutdown(struct wf_wasi_host *h, uint32_t fd, uint32_t how);
 void wf_wasi_proc_exit(struct wf_wasi_host *h, uint32_t code) __attribute__((noreturn));
+
+/* Between the host's own files. */
+
+/* wasi_host.c: called at the entry and exit of every WASI import
+ * (wasi_imports.c): refuses to run host code without stack to spare and
+ * marks the host as running, so a fault in host code is never taken for a
+ * guest trap. */
+void wf_wasi_enter(void);
+void wf_wasi_leave(void);
+
+/* wasi_fd.c: closes every descriptor of the table (wf_wasi_host_destroy). */
+void wf_wasi_fd_release_all(struct wf_wasi_host *h);
+/* wasi_fd.c, also used by the path functions (wasi_fs.c): a node's WASI
+ * file type; a filestat (64 bytes at p) from a node or a host stat; the
+ * fst_flags of a set-times call applied to a node (a WASI errno), or turned
+ * into the two timespecs of utimensat (a WASI errno). */
+uint8_t wf_wasi_vfs_filetype(const struct wf_vfs_node *n);
+void wf_wasi_put_filestat_vfs(uint8_t *p, const struct wf_vfs_node *n);
+void wf_wasi_put_filestat_host(uint8_t *p, const struct stat *st);
+int wf_wasi_set_times_vfs(struct wf_vfs_node *n, uint64_t atim, uint64_t mtim, uint32_t fst);
+int wf_wasi_host_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
 
 #endif

@@ -15,8 +15,6 @@
 #include "wasi/vfs.h"
 #include "wasi/wasi_host.h"
 
-extern const struct wf_wasi_module wf_wasi_module_mod;
-
 #define MAX_OPTS 64
 
 static void usage(void)
