@@ -9,10 +9,9 @@ import os
 import socket
 import tempfile
 import threading
-import time
 import unittest
 
-from support.server import Server, ServerCase
+from support.server import Server, ServerCase, wait_for
 
 SLEEPER = "import time\nfrom platform_sdk import get_input, send_output\ntime.sleep(float(get_input() or '1'))\nsend_output('woke')\n"
 
@@ -57,7 +56,11 @@ class TestHttpServer(ServerCase):
         threads = [threading.Thread(target=run) for _ in range(3)]
         for t in threads:
             t.start()
-        time.sleep(0.5)  # the runs are in flight, their connections suspended
+        # the runs are in flight (started or queued), their connections suspended: waited for, not
+        # assumed after a fixed pause (on a loaded machine a run may take seconds to start)
+        self.assertTrue(wait_for(lambda: self.server.gauge("wasmforge_runs_running")
+                                 + self.server.gauge("wasmforge_runs_queued") >= 3, timeout=60),
+                        "the three runs never got under way")
         for _ in range(20):
             self.assertEqual(self.server.get("/health").status, 200)
             self.assertEqual(self.server.get("/api/plugins/list").status, 200)

@@ -248,7 +248,8 @@ class ZygoteUnderTheServer(unittest.TestCase):
             box = {}
             t = threading.Thread(target=lambda: box.setdefault("r", s.run("slow", timeout=60)))
             t.start()
-            time.sleep(1)
+            # the slow run is in the zygote's hands (not a fixed pause: a loaded machine is slower)
+            self.assertTrue(wait_for(lambda: s.gauge("wasmforge_runs_running") >= 1, timeout=30))
             zyg = zygotes_of(s.proc.pid)
             self.assertEqual(len(zyg), 1, zyg)
             os.kill(zyg[0], 9)
