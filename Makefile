@@ -29,6 +29,14 @@ CFLAGS  := -std=c17 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -D_GNU_SOURCE \
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
+# Files the binaries carry (mk/embed.mk) are generated into $(EMBED_DIR),
+# declared in one header there. Defined here, not in mk/embed.mk: the other
+# mk/*.mk files use them, whatever order they are included in.
+EMBED_DIR    := $(BUILD)/gen
+EMBED_HEADER := $(EMBED_DIR)/embedded.h
+embed_obj     = $(BUILD)/obj/gen/embed_$(1).o
+CFLAGS       += -I$(EMBED_DIR)
+
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS  += -DWF_VERSION='"$(VERSION)"'
 

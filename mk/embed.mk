@@ -2,13 +2,13 @@
 # turns each into a NUL-terminated C array in $(BUILD)/gen/embed_GROUP.c,
 # declared in one generated header, $(BUILD)/gen/embedded.h. Nothing
 # generated is committed. A group is one object, linked where it is used.
+# (EMBED_DIR, EMBED_HEADER, embed_obj and the -I for the header are in the
+# Makefile, so that every mk/*.mk sees them.)
 #
 #   http    the OpenAPI document (compacted), the /docs and /redoc pages (server)
 #   sdk     the runner and the SDK the sandboxes execute            (server)
 #   zygote  the zygote's Python                       (server and wf-engine)
 
-EMBED_DIR    := $(BUILD)/gen
-EMBED_HEADER := $(EMBED_DIR)/embedded.h
 EMBED_http   := wf_openapi_json=src/http/openapi.json wf_docs_html=src/http/docs.html \
                 wf_redoc_html=src/http/redoc.html
 EMBED_sdk    := wf_sdk_runner_py=sdk/runner.py wf_sdk_platform_sdk_py=sdk/platform_sdk.py
@@ -17,9 +17,6 @@ EMBED_GROUPS := http sdk zygote
 
 embed_files   = $(foreach p,$(EMBED_$(1)),$(word 2,$(subst =, ,$(p))))
 embed_symbols = $(foreach g,$(EMBED_GROUPS),$(foreach p,$(EMBED_$(g)),$(word 1,$(subst =, ,$(p)))))
-embed_obj     = $(BUILD)/obj/gen/embed_$(1).o
-
-CFLAGS += -I$(EMBED_DIR)
 
 $(EMBED_HEADER): scripts/embed.py mk/embed.mk
 	@mkdir -p $(dir $@)
