@@ -48,7 +48,8 @@ if [ "$wasm" != - ]; then
     echo "wf-engine-for: translating and compiling $wasm (first use: minutes)" >&2
     moddir=$("$ROOT/scripts/wasm/wasm2native.sh" "$wasm" | tail -n 1) ||
         die "WASM_PYTHON_PATH: compiling $wasm failed (see the lines above)"
-    objs=("$BUILD"/obj/src/engine/*.o "$BUILD/obj/src/sandbox/zygote_serve.o" "$BUILD/obj/gen/embed_zygote.o")
+    objs=("$BUILD"/obj/src/engine/*.o "$BUILD/obj/src/sandbox/zygote_serve.o"
+          "$BUILD/obj/src/sandbox/child_harden.o" "$BUILD/obj/gen/embed_zygote.o")
     libhash=$(cat "$BUILD/libwfwasi.a" "${objs[@]}" "$ROOT/src/wasi/wasi_module_glue.c" \
                   <(echo "$CC $SANFLAGS") | sha256sum | cut -c1-16)
     exe="$moddir/engine-$libhash"
