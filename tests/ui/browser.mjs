@@ -622,6 +622,26 @@ async function watchCsp(page, fn) {
   check(seen.length === 0, `Content-Security-Policy violations: ${seen.join(' | ')}`);
 }
 
+defineCase('validation_list_readable', async ({ page }) => {
+  // A 422 in FastAPI's list shape (what the server answers for a missing
+  // field) reads as "field: message", not as JSON or [object Object].
+  const missing = { detail: [{ loc: ['body', 'plugin_name'], msg: 'field required', type: 'value_error.missing' }] };
+  await page.route('**/api/plugins/run', (route) =>
+    route.fulfill({ status: 422, contentType: 'application/json', body: JSON.stringify(missing) }));
+  try {
+    await go(page, cfg.base, '#/run/echo_text');
+    await page.locator('#run-input').fill('x');
+    await page.locator('[data-testid="run"]').click();
+    const box = page.locator('.alert-error').first();
+    await box.waitFor({ timeout: TIMEOUT });
+    const text = await box.innerText();
+    check(text.includes('plugin_name: field required'), `the error reads: ${text}`);
+    await shot(page, 'runner-422-list');
+  } finally {
+    await page.unroute('**/api/plugins/run');
+  }
+});
+
 defineCase('docs_try_it_out', async ({ page }) => {
   await watchCsp(page, async () => {
     const r = await page.goto(`${cfg.base}/docs`);

@@ -47,6 +47,7 @@ CASES = [
     "contrast",
     "phone_width",
     "api_token_prompt",
+    "validation_list_readable",
     "docs_try_it_out",
     "redoc_lists_endpoints",
     "no_page_errors",
