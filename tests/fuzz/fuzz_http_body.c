@@ -1,7 +1,8 @@
 /* fuzz_http_body.c - libFuzzer target for what the HTTP layer parses from
  * untrusted requests: multipart, urlencoded and JSON bodies, Content-Type
  * and Accept-Encoding headers, plugin names, query integers, UTF-8, CORS
- * and auth decisions.
+ * and auth decisions, and the admission rules (Host, Origin, trailing
+ * slash) of http/access.h.
  *
  * Input layout: byte 0 picks the parser; for multipart the boundary runs
  * up to the first '\n', the body follows. Beyond "no crash, no leak, no
@@ -11,8 +12,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "http/access.h"
 #include "http/form.h"
+#include "http/route.h"
 #include "http/validate.h"
 
 /* The name rule written out independently of common/plugin_name.c: UTF-8
@@ -58,11 +62,22 @@ static char *cstr(const uint8_t *d, size_t n)
     return s;
 }
 
+/* "a\nb\nc" -> s = "a", *b = "b", *c = "c" (NULL when a part is missing). */
+static void split3(char *s, char **b, char **c)
+{
+    *b = strchr(s, '\n');
+    *c = *b ? strchr(*b + 1, '\n') : NULL;
+    if (*b != NULL)
+        *(*b)++ = '\0';
+    if (*c != NULL)
+        *(*c)++ = '\0';
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t mode = data[0] % 6;
+    uint8_t mode = data[0] % 7;
     data++;
     size--;
     /* Parsers get exactly `size` bytes in their own allocation, so any
@@ -137,16 +152,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 5: {
         /* "config\norigin\nauthorization" */
         char *s = cstr(data, size);
-        char *origin = strchr(s, '\n');
-        char *auth = origin ? strchr(origin + 1, '\n') : NULL;
-        if (origin != NULL)
-            *origin++ = '\0';
-        if (auth != NULL)
-            *auth++ = '\0';
+        char *origin, *auth;
+        split3(s, &origin, &auth);
         const char *allow = wf_cors_allow_origin(s, origin);
         assert(allow == NULL || strcmp(allow, "*") == 0 || allow == origin);
         if (wf_auth_ok(auth, s))
             assert(auth != NULL && strncmp(auth + 7, s, strlen(s) + 1) == 0);
+        free(s);
+        break;
+    }
+    case 6: {
+        /* "host\norigin\nlist": the admission rules never read past their
+         * input, and keep their promises on whatever a client sends */
+        char *s = cstr(data, size);
+        char *origin, *list;
+        split3(s, &origin, &list);
+        int host_ok = wf_access_host_ok(s, "127.0.0.1", list);
+        if (list == NULL && host_ok && *s != '\0')
+            assert(strchr(s, ' ') == NULL && strchr(s, '/') == NULL);
+        if (origin != NULL && wf_access_origin_ok(origin, s, NULL))
+            assert(strncasecmp(origin, "http://", 7) == 0 || strncasecmp(origin, "https://", 8) == 0);
+        (void)wf_access_cors_any(list);
+        size_t keep = wf_route_slash_redirect(s);
+        if (keep > 0)
+            assert(keep < strlen(s) && s[keep - 1] != '/' && s[keep] == '/');
         free(s);
         break;
     }

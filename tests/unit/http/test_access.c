@@ -21,7 +21,8 @@ static void test_hosts(void **state)
     static const char *bad[] = {
         "evil.example", "evil.example:8000", "127.0.0.1.nip.io", "localhost.evil.example",
         "2130706433", "0x7f.1", "[evil]", "[::1", "127.0.0.1:80:80", "127.0.0.1:", "a:b",
-        "127.0.0.1:1234567", "xlocalhost", ":8000",
+        "127.0.0.1:1234567", "xlocalhost", ":8000", "/api/x.localhost", "a b.localhost",
+        "evil%2ecom.localhost", "a\\b.localhost",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (wf_access_host_ok(bad[i], "127.0.0.1", NULL))
@@ -60,7 +61,7 @@ static void test_origins(void **state)
         "http://evil.example", "null", "", "file://", "http://127.0.0.1.evil.example",
         "http://localhost.evil.example", "http://[::2]:80", "ftp://localhost", "http://",
         "http://evil.example/127.0.0.1:8000", "http://user@localhost", "http://10.0.0.1:8000",
-        "http://127.0.0.1:8000/",
+        "http://127.0.0.1:8000/", "http://a%2fb.localhost", "http://a\\b.localhost",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (wf_access_origin_ok(bad[i], host, NULL))
