@@ -23,6 +23,8 @@ else
 endif
 
 CC      ?= gcc
+# Never -DNDEBUG: assert() preconditions stay on in every build, the test
+# builds included (tests/unit/common/test_preconditions.c checks it).
 PKGS    := libmicrohttpd jansson libcurl sqlite3 libpq libseccomp
 CFLAGS  := -std=c17 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -D_GNU_SOURCE \
            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
@@ -92,12 +94,18 @@ test: deps
 check-fresh: deps
 	bash scripts/check-fresh.sh
 
+# Lint covers the WASI host and the engine too, with their own flags; the
+# module glue is left out (it compiles against a translated module's mod.h).
+LINT_ENGINE_SRC = $(filter-out src/wasi/wasi_module_glue.c,$(wildcard src/wasi/*.c)) $(wildcard src/engine/*.c)
 lint:
 	clang-tidy --quiet $(SERVER_SRC) -- $(CFLAGS)
+	clang-tidy --quiet $(LINT_ENGINE_SRC) -- $(WASI_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr -Isrc src
 
 clean:
 	rm -rf build build-san build-tsan
 
 -include mk/*.mk
+# Sources include the generated header of embedded files (mk/embed.mk).
+lint: $(EMBED_HEADER)
 -include $(SERVER_OBJ:.o=.d) $(BUILD)/obj/src/main.d

@@ -141,9 +141,9 @@ int wf_zygote_seccomp_build(struct sock_fprog *prog, char *err, size_t errlen)
     if (fd >= 0)
         close(fd);
     seccomp_release(ctx);
-    if (rc < 0) {
+    if (rc != 0) {   /* libseccomp's errors are negative; any other value is a failure too */
         free(code);
-        snprintf(err, errlen, "building the seccomp filter failed: %s", strerror(-rc));
+        snprintf(err, errlen, "building the seccomp filter failed: %s", strerror(rc < 0 ? -rc : rc));
         return -1;
     }
     prog->filter = code;

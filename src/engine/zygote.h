@@ -1,8 +1,8 @@
 /* zygote.h - the WebAssembly engine's zygote: the host side of the control
  * descriptor the zygote's Python blocks on (see sandbox/zygote_proto.h).
  *
- * The engine creates one WASI host with wf_zygote_hook() as the hook of
- * guest fd WF_ZYGOTE_GUESTFD_CONTROL and runs Python. The first read on that
+ * The engine creates one WASI host with wf_zygote_hook_read() as the read
+ * hook of guest fd WF_ZYGOTE_GUESTFD_CONTROL and runs Python. The first read on that
  * descriptor never returns in the zygote: it announces readiness, then
  * serves fork requests until the control socket closes (and then exits).
  * Each child returns from the read, confined (descriptors, rlimits, no new

@@ -25,6 +25,7 @@
 #ifndef WF_SANDBOX_H
 #define WF_SANDBOX_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -86,18 +87,29 @@ int wf_sandbox_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t err
 int wf_sandbox_native_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t errlen);
 int wf_sandbox_wasm_new(const wf_config *cfg, wf_sandbox **out, char *err, size_t errlen);
 
+/* Preconditions are assert()s, on in every build (the Makefile never sets
+ * NDEBUG): a caller's mistake stops the process where it happened. */
 static inline int wf_sandbox_spawn(wf_sandbox *sb, const wf_sandbox_limits *lim,
                                    wf_sandbox_proc *out, char *err, size_t errlen)
 {
+    assert(sb && sb->ops && lim && out);
     return sb->ops->spawn(sb, lim, out, err, errlen);
 }
-static inline void wf_sandbox_kill(wf_sandbox *sb, wf_sandbox_proc *p) { sb->ops->kill(sb, p); }
+static inline void wf_sandbox_kill(wf_sandbox *sb, wf_sandbox_proc *p)
+{
+    assert(sb && p);
+    sb->ops->kill(sb, p);
+}
 static inline int wf_sandbox_reap(wf_sandbox *sb, wf_sandbox_proc *p, wf_sandbox_exit *st)
 {
+    assert(sb && p && st);
     return sb->ops->reap(sb, p, st);
 }
-static inline const char *wf_sandbox_describe(const wf_sandbox *sb) { return sb->ops->describe(sb); }
-static inline const char *wf_sandbox_name(const wf_sandbox *sb) { return sb->ops->name; }
+static inline const char *wf_sandbox_describe(const wf_sandbox *sb)
+{
+    assert(sb);
+    return sb->ops->describe(sb);
+}
 static inline void wf_sandbox_free(wf_sandbox *sb)
 {
     if (sb)

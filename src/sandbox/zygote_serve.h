@@ -1,6 +1,6 @@
 /* zygote_serve.h - the zygote's side of the control protocol
  * (sandbox/zygote_proto.h), shared by both zygotes: the WebAssembly engine's
- * (src/engine/zygote.c) and the native one (src/sandbox/native_zygote_mod.c).
+ * (src/engine/zygote.c) and the native one (src/native_zygote/wf_zygote_mod.c).
  *
  * wf_zyserve_run announces readiness on the control socket and then serves
  * fork requests: each child runs the zygote's own set-up callback (the only

@@ -2,6 +2,7 @@
  * writable /tmp in memory with byte and inode quotas. */
 #include "wasi/vfs.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -572,6 +573,7 @@ void wf_vfs_unref(struct wf_vfs *vfs, struct wf_vfs_node *n)
 {
     if (n->readonly)
         return;
+    assert(n->refs > 0);   /* one unref per ref: an extra one is a double close */
     n->refs--;
     if (n != vfs->tmp)
         node_release(vfs, n);

@@ -81,13 +81,13 @@ int main(int argc, char **argv)
             int fd = open(v, O_RDONLY | O_CLOEXEC);
             if (fd < 0) {
                 fprintf(stderr, "wasi-run: %s: %s\n", v, strerror(errno));
-                return 2;
+                exit(2);   /* as usage(): the options parsed so far are the process's to free */
             }
             cfg.stdin_fd = fd;
         } else if (!strcmp(a, "--image")) {
             if (wf_vfs_image_load_tar(v, &img, err, sizeof(err))) {
                 fprintf(stderr, "wasi-run: %s\n", err);
-                return 2;
+                exit(2);
             }
             cfg.image = img;
         } else if (!strcmp(a, "--tmp-bytes")) {
