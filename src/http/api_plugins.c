@@ -371,8 +371,12 @@ static enum MHD_Result not_found(struct wf_req *rq, const char *name)
     return wf_reply_error(rq, 404, "Plugin '%s' not found", name);
 }
 
-enum MHD_Result wf_api_plugin_code(struct wf_req *rq)
+/* On the HTTP thread: the name is checked and copied (the connection is
+ * not touched once it is suspended); the store is asked on a worker, so a
+ * stalled database never holds the thread that also serves /health. */
+static enum MHD_Result name_offload(struct wf_call *c, wf_work_fn work)
 {
+    struct wf_req *rq = &c->rq;
     char name[WF_PLUGIN_NAME_MAX_BYTES + 1];
     if (route_name(rq, name, sizeof name) != 0) {
         printable_name(rq->route.param, rq->route.param_len, name, sizeof name);
@@ -380,33 +384,64 @@ enum MHD_Result wf_api_plugin_code(struct wf_req *rq)
     }
     if (wf_http_db_gate(rq->srv) != 0)
         return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
-    wf_plugin p = { 0 };
-    int rc = wf_http_db_note(rq->srv, wf_store_plugin_get(rq->srv->store, name, &p));
-    if (rc == WF_ENOTFOUND)
-        return not_found(rq, name);
-    if (rc != 0)
-        return wf_reply_error(rq, wf_status_for(rc), "%s", wf_detail_for(rc));
-    json_t *j = wf_json_plugin_code(&p);
-    wf_plugin_clear(&p);
-    return wf_reply_json(rq, 200, j);
+    if ((c->arg = strdup(name)) == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    return wf_call_offload(c, work);
 }
 
-enum MHD_Result wf_api_plugin_delete(struct wf_req *rq)
+/* A store error as the answer: 404 names the plugin. */
+static void complete_store_error(struct wf_call *c, int rc)
 {
-    char name[WF_PLUGIN_NAME_MAX_BYTES + 1];
-    if (route_name(rq, name, sizeof name) != 0) {
-        printable_name(rq->route.param, rq->route.param_len, name, sizeof name);
-        return not_found(rq, name);
+    if (rc == WF_ENOTFOUND) {
+        char detail[WF_PLUGIN_NAME_MAX_BYTES + 32];
+        snprintf(detail, sizeof detail, "Plugin '%s' not found", c->arg);
+        wf_call_complete(c, 404, NULL, detail);
+        return;
     }
-    if (wf_http_db_gate(rq->srv) != 0)
-        return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
-    int rc = wf_http_db_note(rq->srv, wf_store_plugin_delete(rq->srv->store, name));
-    if (rc == WF_ENOTFOUND)
-        return not_found(rq, name);
-    if (rc != 0)
-        return wf_reply_error(rq, wf_status_for(rc), "%s", wf_detail_for(rc));
-    wf_log_info("plugin deleted: %s", name);
-    return wf_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "deleted", "name", name));
+    wf_call_complete(c, wf_status_for(rc), NULL, wf_detail_for(rc));
+}
+
+static void complete_json(struct wf_call *c, json_t *j)
+{
+    char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");
+}
+
+static void code_work(struct wf_call *c)
+{
+    struct wf_http *srv = c->rq.srv;
+    wf_plugin p = { 0 };
+    int rc = wf_http_db_note(srv, wf_store_plugin_get(srv->store, c->arg, &p));
+    if (rc != 0) {
+        complete_store_error(c, rc);
+        return;
+    }
+    json_t *j = wf_json_plugin_code(&p);
+    wf_plugin_clear(&p);
+    complete_json(c, j);
+}
+
+static void delete_work(struct wf_call *c)
+{
+    struct wf_http *srv = c->rq.srv;
+    int rc = wf_http_db_note(srv, wf_store_plugin_delete(srv->store, c->arg));
+    if (rc != 0) {
+        complete_store_error(c, rc);
+        return;
+    }
+    wf_log_info("plugin deleted: %s", c->arg);
+    complete_json(c, json_pack("{s:s, s:s}", "status", "deleted", "name", c->arg));
+}
+
+enum MHD_Result wf_api_plugin_code(struct wf_call *c)
+{
+    return name_offload(c, code_work);
+}
+
+enum MHD_Result wf_api_plugin_delete(struct wf_call *c)
+{
+    return name_offload(c, delete_work);
 }
 
 /* ---- POST /api/plugins/upload ---------------------------------------------------- */

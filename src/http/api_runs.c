@@ -177,8 +177,30 @@ enum MHD_Result wf_api_runs_list(struct wf_call *c)
     return wf_call_offload(c, runs_list_work);
 }
 
-enum MHD_Result wf_api_run_get(struct wf_req *rq)
+/* On a worker: the run from the database. */
+static void run_get_work(struct wf_call *c)
 {
+    struct wf_http *srv = c->rq.srv;
+    wf_run_record r = { 0 };
+    int rc = wf_http_db_note(srv, wf_store_run_get(srv->store, c->arg, &r));
+    if (rc != 0) {
+        char detail[128];
+        if (rc == WF_ENOTFOUND)
+            snprintf(detail, sizeof detail, "Run '%s' not found", c->arg);
+        wf_call_complete(c, wf_status_for(rc), NULL,
+                         rc == WF_ENOTFOUND ? detail : wf_detail_for(rc));
+        return;
+    }
+    json_t *j = wf_json_run_record(&r);
+    wf_run_record_clear(&r);
+    char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    wf_call_complete(c, t ? 200 : 500, t, "Internal error: out of memory");
+}
+
+enum MHD_Result wf_api_run_get(struct wf_call *c)
+{
+    struct wf_req *rq = &c->rq;
     char id[80];
     size_t n = rq->route.param_len < sizeof id - 1 ? rq->route.param_len : sizeof id - 1;
     memcpy(id, rq->route.param, n);
@@ -188,18 +210,16 @@ enum MHD_Result wf_api_run_get(struct wf_req *rq)
     wf_run_record r = { 0 };
     /* A run answered while the database was away is in the journal: found
      * there without the database (an answered run_id is always found). */
-    int rc = wf_store_run_get_journaled(rq->srv->store, id, &r);
-    if (rc == 0)
-        goto found;
+    if (wf_store_run_get_journaled(rq->srv->store, id, &r) == 0) {
+        json_t *j = wf_json_run_record(&r);
+        wf_run_record_clear(&r);
+        return wf_reply_json(rq, 200, j);
+    }
     if (wf_http_db_gate(rq->srv) != 0)
         return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
-    rc = wf_http_db_note(rq->srv, wf_store_run_get(rq->srv->store, id, &r));
-    if (rc == WF_ENOTFOUND)
-        return wf_reply_error(rq, 404, "Run '%s' not found", id);
-    if (rc != 0)
-        return wf_reply_error(rq, wf_status_for(rc), "%s", wf_detail_for(rc));
-found:;
-    json_t *j = wf_json_run_record(&r);
-    wf_run_record_clear(&r);
-    return wf_reply_json(rq, 200, j);
+    /* The database is asked on a worker: a stalled one never holds the
+     * HTTP thread. */
+    if ((c->arg = strdup(id)) == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
+    return wf_call_offload(c, run_get_work);
 }

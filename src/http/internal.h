@@ -213,14 +213,14 @@ enum MHD_Result wf_api_docs(struct wf_req *rq);  /* Swagger UI */
 enum MHD_Result wf_api_redoc(struct wf_req *rq); /* ReDoc */
 
 enum MHD_Result wf_api_plugins_list(struct wf_call *c);
-enum MHD_Result wf_api_plugin_code(struct wf_req *rq);
-enum MHD_Result wf_api_plugin_delete(struct wf_req *rq);
+enum MHD_Result wf_api_plugin_code(struct wf_call *c);
+enum MHD_Result wf_api_plugin_delete(struct wf_call *c);
 enum MHD_Result wf_api_plugin_upload(struct wf_call *c);
 void wf_api_list_cache_free(struct wf_http *srv);
 
 enum MHD_Result wf_api_run(struct wf_call *c);
 enum MHD_Result wf_api_runs_list(struct wf_call *c);
-enum MHD_Result wf_api_run_get(struct wf_req *rq);
+enum MHD_Result wf_api_run_get(struct wf_call *c);
 
 int wf_static_setup(struct wf_http *srv);
 void wf_static_free(struct wf_http *srv);

@@ -533,9 +533,6 @@ static enum MHD_Result answer_simple(struct wf_req *rq)
         return wf_reply_error(rq, 405, "Method Not Allowed");
     switch (r->id) {
     case WF_ROUTE_HEALTH: return wf_api_health(rq);
-    case WF_ROUTE_PLUGIN_CODE: return wf_api_plugin_code(rq);
-    case WF_ROUTE_PLUGIN_DELETE: return wf_api_plugin_delete(rq);
-    case WF_ROUTE_RUN_GET: return wf_api_run_get(rq);
     case WF_ROUTE_METRICS: return wf_api_metrics(rq);
     case WF_ROUTE_OPENAPI: return wf_api_openapi(rq);
     case WF_ROUTE_DOCS: return wf_api_docs(rq);
@@ -590,12 +587,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return refused;
         if (rq.route.has_body)
             return begin_body(&rq, con_cls);
-        /* Endpoints whose answer may take a while (Ollama, or a list
-         * built from many rows) get a call of their own, so that the work
-         * runs on a worker while the connection waits suspended, never on
-         * the thread that also serves /health. */
+        /* Endpoints whose answer may take a while (Ollama, or the
+         * database, which may stall up to DB_TIMEOUT_MS) get a call of
+         * their own, so that the work runs on a worker while the
+         * connection waits suspended, never on the thread that also
+         * serves /health. */
         if (rq.route.id == WF_ROUTE_HEALTH_OLLAMA || rq.route.id == WF_ROUTE_MODELS_LIST ||
-            rq.route.id == WF_ROUTE_PLUGINS_LIST || rq.route.id == WF_ROUTE_RUNS_LIST) {
+            rq.route.id == WF_ROUTE_PLUGINS_LIST || rq.route.id == WF_ROUTE_RUNS_LIST ||
+            rq.route.id == WF_ROUTE_PLUGIN_CODE || rq.route.id == WF_ROUTE_PLUGIN_DELETE ||
+            rq.route.id == WF_ROUTE_RUN_GET) {
             struct wf_call *c = call_new(&rq);
             if (c == NULL)
                 return MHD_NO;
@@ -639,6 +639,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         case WF_ROUTE_HEALTH_OLLAMA: return wf_api_health_ollama(c);
         case WF_ROUTE_MODELS_LIST: return wf_api_models_list(c);
         case WF_ROUTE_PLUGINS_LIST: return wf_api_plugins_list(c);
+        case WF_ROUTE_PLUGIN_CODE: return wf_api_plugin_code(c);
+        case WF_ROUTE_PLUGIN_DELETE: return wf_api_plugin_delete(c);
+        case WF_ROUTE_RUN_GET: return wf_api_run_get(c);
         default: return wf_api_runs_list(c);
         }
     }

@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import unittest
+import uuid
 
 from faultkit import SmallDisk, Tally, fire_runs, missing_runs, scaled
 from support import pg
@@ -51,14 +52,25 @@ class PgFaultCase(unittest.TestCase):
     def tearDownClass(cls):
         pg.destroy(cls.pgdir)
 
+    server_env = {}
+
     def setUp(self):
         self.server = Server(env={"DATABASE_URL": self.database_url(),
-                                  "DB_TIMEOUT_MS": str(TIMEOUT_MS), "SHUTDOWN_GRACE": "5"})
+                                  "DB_TIMEOUT_MS": str(TIMEOUT_MS), "SHUTDOWN_GRACE": "5",
+                                  **self.server_env})
         self.server.start()
         self.addCleanup(self.server.cleanup)
 
     def database_url(self):
         return self.url
+
+    def freeze(self, sig):
+        """SIGSTOP/SIGCONT the cluster: postmaster and every backend."""
+        for pid in cluster_pids(self.pgdir):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
 
     def health(self):
         return self.server.get("/health", timeout=10)
@@ -110,13 +122,6 @@ class TestPgRestart(PgFaultCase):
 
 
 class TestPgFrozen(PgFaultCase):
-    def freeze(self, sig):
-        for pid in cluster_pids(self.pgdir):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-
     def test_frozen_database_never_freezes_the_server(self):
         self.assertEqual(self.server.upload("before", "print(1)\n").status, 200)
         self.freeze(signal.SIGSTOP)
@@ -162,6 +167,52 @@ class TestPgFrozen(PgFaultCase):
         self.assertEqual(self.server.upload("after", "print(3)\n").status, 200)
         wait_for(lambda: self.health().status == 200, timeout=10)
         self.assertEqual(self.health().json["status"], "ok")
+        self.server.stop()
+
+
+class TestPgFrozenOneThread(PgFaultCase):
+    """One HTTP thread (the default on 2 cores): requests that wait on the
+    frozen database wait on workers, never on the thread that answers
+    /health."""
+    server_env = {"HTTP_THREADS": "1"}
+
+    def test_waiting_requests_never_hold_the_http_thread(self):
+        self.assertEqual(self.server.upload("held", "print(1)\n").status, 200)
+        run_id = str(uuid.uuid4())  # not in the journal: the database is asked
+        asks = {"code": ("GET", "/api/plugins/held/code"),
+                "run": ("GET", f"/api/runs/{run_id}"),
+                "delete": ("DELETE", "/api/plugins/held")}
+        self.freeze(signal.SIGSTOP)
+        try:
+            results = {}
+
+            def ask(key, method, path):
+                t0 = time.monotonic()
+                results[key] = (self.server.request(method, path, timeout=60),
+                                time.monotonic() - t0)
+
+            threads = [threading.Thread(target=ask, args=(k, m, p)) for k, (m, p) in asks.items()]
+            for t in threads:
+                t.start()
+            time.sleep(0.3)  # the three are waiting on the database now
+            t0 = time.monotonic()
+            h = self.health()
+            health_s = time.monotonic() - t0
+            for t in threads:
+                t.join()
+            print(f"\n  PostgreSQL frozen, HTTP_THREADS=1: /health {health_s * 1000:.0f} ms; "
+                  + ", ".join(f"{k} {r.status} after {s * 1000:.0f} ms"
+                              for k, (r, s) in results.items()))
+            self.assertIn(h.status, (200, 503), h)
+            self.assertLess(health_s, 0.5, "/health waited behind requests on the database")
+            for key, (r, s) in results.items():
+                self.assertEqual(r.status, 503, (key, r))
+                self.assertIn("detail", r.json)
+                self.assertLess(s, TIMEOUT_MS / 1000 + 3.0, key)
+        finally:
+            self.freeze(signal.SIGCONT)
+        ok = wait_for(lambda: self.server.get("/api/plugins/list").status == 200, timeout=30)
+        self.assertTrue(ok, "no recovery after SIGCONT")
         self.server.stop()
 
 
