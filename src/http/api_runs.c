@@ -2,6 +2,7 @@
  * the run executes) and the run history. */
 #include "http/internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,58 +49,79 @@ static int parse_body(struct wf_call *c, wf_form *form, char *err, size_t errlen
     }
 }
 
-enum MHD_Result wf_api_run(struct wf_call *c)
+/* The error answer {"detail": ...} of a run request, on a worker. */
+static void run_fail(struct wf_call *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void run_fail(struct wf_call *c, int status, const char *fmt, ...)
 {
-    struct wf_req *rq = &c->rq;
-    struct wf_http *srv = rq->srv;
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    wf_call_complete(c, status, NULL, detail);
+}
+
+/* On a worker: the body, the plugin from the store (which may stall up to
+ * DB_TIMEOUT_MS: never on the HTTP thread) and the submission. Once the
+ * runs module accepted the run, run_done completes the call, which may
+ * then be freed at any time: c is not touched after that. */
+static void run_work(struct wf_call *c)
+{
+    struct wf_http *srv = c->rq.srv;
     char err[512];
     wf_form form = { 0 };
-    int rc = parse_body(c, &form, err, sizeof err);
-    if (rc != 0)
-        return wf_reply_error(rq, rc == WF_ENOMEM ? 500 : 400, "Malformed request body: %s", err);
-
-    enum MHD_Result ret;
     wf_plugin plugin = { 0 };
+    int rc = parse_body(c, &form, err, sizeof err);
+    /* The form holds copies: the body is not needed while the run waits. */
+    free(c->body);
+    c->body = NULL;
+    if (rc != 0) {
+        run_fail(c, rc == WF_ENOMEM ? 500 : 400, "Malformed request body: %s", err);
+        goto out;
+    }
     const wf_form_field *pn = wf_form_get(&form, "plugin_name");
     const wf_form_field *in = wf_form_get(&form, "input_data");
     if (pn == NULL || pn->value_len == 0) {
-        ret = wf_reply_missing(rq, "plugin_name");
+        json_t *missing = wf_json_missing_field("plugin_name");
+        char *t = missing ? json_dumps(missing, JSON_COMPACT) : NULL;
+        json_decref(missing);
+        wf_call_complete(c, t ? 422 : 500, t, "Internal error: out of memory");
         goto out;
     }
     if (pn->not_string) {
-        ret = wf_reply_error(rq, 422, "Field 'plugin_name' must be a string");
+        run_fail(c, 422, "Field 'plugin_name' must be a string");
         goto out;
     }
     if (in != NULL && in->value_len > srv->cfg->max_input_bytes) {
-        ret = wf_reply_error(rq, 413, "input_data too large: %zu bytes, at most %zu are accepted",
-                             in->value_len, srv->cfg->max_input_bytes);
+        run_fail(c, 413, "input_data too large: %zu bytes, at most %zu are accepted",
+                 in->value_len, srv->cfg->max_input_bytes);
         goto out;
     }
     if (in != NULL && !wf_utf8_valid(in->value, in->value_len)) {
-        ret = wf_reply_error(rq, 400, "input_data must be UTF-8 text");
+        run_fail(c, 400, "input_data must be UTF-8 text");
         goto out;
     }
     if (!wf_plugin_name_valid(pn->value, pn->value_len, NULL)) {
-        ret = wf_reply_error(rq, 404, "Plugin '%.100s' not found", pn->value);
+        run_fail(c, 404, "Plugin '%.100s' not found", pn->value);
         goto out;
     }
     if (atomic_load(&srv->quiescing)) {
-        ret = wf_reply_error(rq, 503, "The server is shutting down; try again shortly");
+        run_fail(c, 503, "The server is shutting down; try again shortly");
         goto out;
     }
     rc = wf_http_db_gate(srv);
     if (rc == 0)
         rc = wf_http_db_note(srv, wf_store_plugin_get(srv->store, pn->value, &plugin));
     if (rc == WF_ENOTFOUND) {
-        ret = wf_reply_error(rq, 404, "Plugin '%s' not found", pn->value);
+        run_fail(c, 404, "Plugin '%s' not found", pn->value);
         goto out;
     }
     if (rc != 0) {
-        ret = wf_reply_error(rq, wf_status_for(rc), "%s", wf_detail_for(rc));
+        run_fail(c, wf_status_for(rc), "%s", wf_detail_for(rc));
         goto out;
     }
 
-    wf_call_begin(c);
     rc = wf_runs_submit(srv->runs, &plugin, in ? in->value : "", in ? in->value_len : 0, run_done, c);
     if (rc == WF_EFULL)
         wf_call_complete(c, 429, NULL, "Too many runs waiting; try again shortly");
@@ -111,15 +133,14 @@ enum MHD_Result wf_api_run(struct wf_call *c)
         wf_call_complete(c, 503, NULL, "The sandbox is unavailable; the plugin cannot run now");
     else if (rc != 0)
         wf_call_complete(c, 500, NULL, wf_strerror(rc));
-    /* The input was copied by the runs module; the body is not needed
-     * while the connection waits. */
-    free(c->body);
-    c->body = NULL;
-    ret = wf_call_wait(c);
 out:
     wf_plugin_clear(&plugin);
     wf_form_free(&form);
-    return ret;
+}
+
+enum MHD_Result wf_api_run(struct wf_call *c)
+{
+    return wf_call_offload(c, run_work);
 }
 
 /* On a worker: the page of summaries, as JSON. */

@@ -179,22 +179,23 @@ class TestPgFrozenOneThread(PgFaultCase):
     def test_waiting_requests_never_hold_the_http_thread(self):
         self.assertEqual(self.server.upload("held", "print(1)\n").status, 200)
         run_id = str(uuid.uuid4())  # not in the journal: the database is asked
-        asks = {"code": ("GET", "/api/plugins/held/code"),
-                "run": ("GET", f"/api/runs/{run_id}"),
-                "delete": ("DELETE", "/api/plugins/held")}
+        srv = self.server
+        asks = {"code": lambda: srv.get("/api/plugins/held/code", timeout=60),
+                "run": lambda: srv.get(f"/api/runs/{run_id}", timeout=60),
+                "delete": lambda: srv.delete("/api/plugins/held", timeout=60),
+                "submit": lambda: srv.run("held", "x", timeout=60)}
         self.freeze(signal.SIGSTOP)
         try:
             results = {}
 
-            def ask(key, method, path):
+            def ask(key, call):
                 t0 = time.monotonic()
-                results[key] = (self.server.request(method, path, timeout=60),
-                                time.monotonic() - t0)
+                results[key] = (call(), time.monotonic() - t0)
 
-            threads = [threading.Thread(target=ask, args=(k, m, p)) for k, (m, p) in asks.items()]
+            threads = [threading.Thread(target=ask, args=kv) for kv in asks.items()]
             for t in threads:
                 t.start()
-            time.sleep(0.3)  # the three are waiting on the database now
+            time.sleep(0.3)  # all are waiting on the database now
             t0 = time.monotonic()
             h = self.health()
             health_s = time.monotonic() - t0
