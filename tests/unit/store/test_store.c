@@ -586,7 +586,7 @@ static void test_runs_prune(void **state)
     wf_store *st = *state;
     wf_run_record r, *list;
     size_t n;
-    char id[37], recent[25];
+    char id[37], recent[64];
     int64_t deleted = -1;
     time_t now = time(NULL);
     struct tm tm;
