@@ -502,6 +502,9 @@ defineCase('ollama_down', async ({ page }) => {
   const set = (obj) => fetch(`${cfg.doubleUrl}/_double/config`, { method: 'POST', body: JSON.stringify(obj) });
   await set({ fault: 'http500' });
   try {
+    // The server keeps Ollama's state and refreshes it in the background:
+    // wait until it has seen the fault before the page reads it.
+    await untilOllama('disconnected');
     await go(page, cfg.base, '#/health');
     const badge = page.locator('[data-testid="health-ollama"] .badge').first();
     await badge.waitFor({ timeout: TIMEOUT });
@@ -521,8 +524,20 @@ defineCase('ollama_down', async ({ page }) => {
     await shot(page, 'models-ollama-down');
   } finally {
     await set({ fault: null });
+    await untilOllama('connected');
   }
 });
+
+// Poll /health/ollama until the server reports `state` (or time runs out).
+async function untilOllama(state) {
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    const r = await fetch(`${cfg.base}/health/ollama`).then((x) => x.json()).catch(() => ({}));
+    if (r.status === state) return;
+    if (Date.now() > deadline) throw new Error(`the server never reported Ollama ${state}`);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
 
 defineCase('keyboard', async ({ page }) => {
   await go(page, cfg.base, '#/plugins');
