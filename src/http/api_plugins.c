@@ -257,22 +257,50 @@ static int list_build(struct wf_http *srv, long limit, long offset, struct wf_bl
     return *out ? 0 : WF_ENOMEM;
 }
 
-/* On a worker, one build at a time: a request that waited for another's
- * build of the same page finds it in the cache. */
+/* On a worker: the revision (a database query, which may stall up to
+ * DB_TIMEOUT_MS: never on the HTTP thread), 304, a cached answer, or a
+ * build, one at a time: a request that waited for another's build of the
+ * same page finds it in the cache. */
 static void list_work(struct wf_call *c)
 {
     struct wf_http *srv = c->rq.srv;
-    pthread_mutex_lock(&srv->list_build_mu);
-    struct wf_blob *b = cache_get(srv, c->q_limit, c->q_offset, c->q_rev);
-    int rc = 0;
-    if (b == NULL && atomic_load(&srv->list_live_bytes) > WF_LIST_LIVE_BYTES)
-        rc = WF_EFULL;
-    else if (b == NULL) {
-        rc = list_build(srv, c->q_limit, c->q_offset, &b);
-        if (rc == 0)
-            cache_put(srv, c->q_limit, c->q_offset, c->q_rev, b);
+    int64_t rev = 0;
+    int rc = wf_http_db_gate(srv);
+    if (rc == 0)
+        rc = wf_http_db_note(srv, wf_store_plugins_revision(srv->store, &rev));
+    if (rc != 0) {
+        wf_call_complete(c, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), NULL,
+                         wf_detail_for(rc));
+        return;
     }
-    pthread_mutex_unlock(&srv->list_build_mu);
+    /* The revision names the list's content: a client that has it gets
+     * 304 and no body (weak: gzip and identity bytes differ). */
+    char etag[80];
+    list_etag(etag, sizeof etag, rev, c->q_limit, c->q_offset);
+    if (c->arg != NULL && strstr(c->arg, etag + 2) != NULL) {
+        struct MHD_Response *nm = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (nm == NULL) {
+            wf_call_complete(c, 500, NULL, "Internal error: out of memory");
+            return;
+        }
+        MHD_add_response_header(nm, MHD_HTTP_HEADER_ETAG, etag);
+        MHD_add_response_header(nm, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+        wf_call_complete_response(c, 304, nm);
+        return;
+    }
+    struct wf_blob *b = cache_get(srv, c->q_limit, c->q_offset, rev);
+    if (b == NULL) {
+        pthread_mutex_lock(&srv->list_build_mu);
+        b = cache_get(srv, c->q_limit, c->q_offset, rev);
+        if (b == NULL && atomic_load(&srv->list_live_bytes) > WF_LIST_LIVE_BYTES)
+            rc = WF_EFULL;
+        else if (b == NULL) {
+            rc = list_build(srv, c->q_limit, c->q_offset, &b);
+            if (rc == 0)
+                cache_put(srv, c->q_limit, c->q_offset, rev, b);
+        }
+        pthread_mutex_unlock(&srv->list_build_mu);
+    }
     if (rc == WF_EFULL) {
         wf_call_complete(c, 503, NULL, "The server is busy sending other large lists; "
                                        "try again shortly");
@@ -283,8 +311,6 @@ static void list_work(struct wf_call *c)
                          wf_detail_for(rc));
         return;
     }
-    char etag[80];
-    list_etag(etag, sizeof etag, c->q_rev, c->q_limit, c->q_offset);
     struct MHD_Response *resp = blob_response(b, c->q_gzip, etag);
     if (resp == NULL)
         wf_call_complete(c, 500, NULL, "Internal error: out of memory");
@@ -292,53 +318,27 @@ static void list_work(struct wf_call *c)
         wf_call_complete_response(c, 200, resp);
 }
 
-/* On the HTTP thread: the query, the revision (one cheap query), 304 and
- * cached answers; a page not in the cache is built on a worker. */
+/* On the HTTP thread: the query and the headers (the connection is not
+ * touched once it is suspended); the rest on a worker. */
 enum MHD_Result wf_api_plugins_list(struct wf_call *c)
 {
     struct wf_req *rq = &c->rq;
-    struct wf_http *srv = rq->srv;
     long limit, offset;
     if (query_int(rq, "limit", 1, LIST_LIMIT_MAX, LIST_LIMIT_MAX, &limit) != 0)
         return wf_reply_error(rq, 422, "limit must be an integer from 1 to %d", LIST_LIMIT_MAX);
     if (query_int(rq, "offset", 0, INT_MAX, 0, &offset) != 0)
         return wf_reply_error(rq, 422, "offset must be an integer from 0 to %d", INT_MAX);
-
-    if (wf_http_db_gate(srv) != 0)
+    if (wf_http_db_gate(rq->srv) != 0)
         return wf_reply_error(rq, 503, "%s", wf_detail_for(WF_EUNAVAIL));
-    int64_t rev = 0;
-    int rc = wf_http_db_note(srv, wf_store_plugins_revision(srv->store, &rev));
-    if (rc != 0)
-        return wf_reply_error(rq, wf_status_for(rc) == 404 ? 500 : wf_status_for(rc), "%s",
-                              wf_detail_for(rc));
-    /* The revision names the list's content: a client that has it gets
-     * 304 and no body (weak: gzip and identity bytes differ). */
-    char etag[80];
-    list_etag(etag, sizeof etag, rev, limit, offset);
     const char *inm = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_IF_NONE_MATCH);
-    if (inm != NULL && strstr(inm, etag + 2) != NULL) {
-        struct MHD_Response *nm = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-        if (nm != NULL) {
-            MHD_add_response_header(nm, MHD_HTTP_HEADER_ETAG, etag);
-            MHD_add_response_header(nm, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-        }
-        return wf_reply_response(rq, 304, nm);
-    }
+    if (inm != NULL && (c->arg = strdup(inm)) == NULL)
+        return wf_reply_error(rq, 500, "Internal error: out of memory");
     const char *ae = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    int gzip = wf_accepts_gzip(ae);
-    struct wf_blob *b = cache_get(srv, limit, offset, rev);
-    if (b != NULL) {
-        struct MHD_Response *resp = blob_response(b, gzip, etag);
-        if (resp == NULL)
-            return wf_reply_error(rq, 500, "Internal error: out of memory");
-        return wf_reply_response(rq, 200, resp);
-    }
     c->q_limit = limit;
     c->q_offset = offset;
-    c->q_rev = rev;
-    c->q_gzip = gzip;
+    c->q_gzip = wf_accepts_gzip(ae);
     return wf_call_offload(c, list_work);
 }
 

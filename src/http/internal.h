@@ -147,7 +147,6 @@ struct wf_call {
     /* handler scratch (freed with the call) */
     char *arg;         /* a copied path parameter or similar */
     long q_limit, q_offset; /* a list's page, read on the HTTP thread */
-    int64_t q_rev;     /* the store revision the list answer is for */
     int q_gzip;        /* the client accepts gzip */
 };
 

@@ -183,7 +183,8 @@ class TestPgFrozenOneThread(PgFaultCase):
         asks = {"code": lambda: srv.get("/api/plugins/held/code", timeout=60),
                 "run": lambda: srv.get(f"/api/runs/{run_id}", timeout=60),
                 "delete": lambda: srv.delete("/api/plugins/held", timeout=60),
-                "submit": lambda: srv.run("held", "x", timeout=60)}
+                "submit": lambda: srv.run("held", "x", timeout=60),
+                "list": lambda: srv.get("/api/plugins/list", timeout=60)}
         self.freeze(signal.SIGSTOP)
         try:
             results = {}
