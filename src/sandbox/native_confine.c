@@ -290,6 +290,22 @@ static int build_seccomp(wf_native_plan *pl, char *err, size_t errlen)
     return 0;
 }
 
+/* Where the view is assembled: "/tmp", or "/mnt" when this binary lies
+ * under /tmp and /mnt is a directory it does not lie under. */
+static const char *native_root_for_self(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return "/tmp";
+    self[n] = '\0';
+    struct stat st;
+    if (strncmp(self, "/tmp/", 5) == 0 && strncmp(self, "/mnt/", 5) != 0 &&
+        stat("/mnt", &st) == 0 && S_ISDIR(st.st_mode))
+        return "/mnt";
+    return "/tmp";
+}
+
 int wf_native_plan_init(wf_native_plan *pl, const char *exe, char *err, size_t errlen)
 {
     memset(pl, 0, sizeof *pl);
@@ -299,8 +315,11 @@ int wf_native_plan_init(wf_native_plan *pl, const char *exe, char *err, size_t e
     snprintf(pl->uid_map, sizeof pl->uid_map, "0 %u 1", (unsigned)pl->outer_uid);
     snprintf(pl->gid_map, sizeof pl->gid_map, "0 %u 1", (unsigned)pl->outer_gid);
     /* The new root is assembled on a tmpfs mounted over /tmp inside the
-     * child's own mount namespace: the host's /tmp is never touched. */
-    pl->root = "/tmp";
+     * child's own mount namespace: the host's /tmp is never touched. When
+     * our own build lives under /tmp (a clone in a temporary folder), that
+     * tmpfs would hide the files the view binds from it (the zygote's
+     * module), so /mnt serves as the mount point instead. */
+    pl->root = native_root_for_self();
 
     /* <prefix>/bin/pythonX.Y -> <prefix>/lib/pythonX.Y */
     char prefix[PATH_MAX], stdlib[PATH_MAX];

@@ -220,6 +220,20 @@ def zygotes_of(server_pid):
     return out
 
 
+def children_of(pid):
+    """The pids whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = read_file(f"/proc/{d}/stat")
+            except OSError:
+                continue
+            if int(st[st.rindex(")") + 2:].split()[1]) == pid:
+                out.append(int(d))
+    return out
+
+
 @require(have_engine(), "the WebAssembly engine is not built")
 class ZygoteUnderTheServer(unittest.TestCase):
     @unittest.skipUnless(os.geteuid() == 0, "namespaces for the zygote are made as root")
@@ -252,6 +266,10 @@ class ZygoteUnderTheServer(unittest.TestCase):
             self.assertTrue(wait_for(lambda: s.gauge("wasmforge_runs_running") >= 1, timeout=30))
             zyg = zygotes_of(s.proc.pid)
             self.assertEqual(len(zyg), 1, zyg)
+            # The running gauge rises when the request is sent; kill the
+            # zygote once it has forked the run, or the request is simply
+            # resent to the next zygote and the run succeeds.
+            self.assertTrue(wait_for(lambda: children_of(zyg[0]), timeout=30))
             os.kill(zyg[0], 9)
             t.join(30)
             # The run in flight died with its zygote, and says so.

@@ -241,9 +241,11 @@ class ServerFlow:
                          [], tour)
 
         # Refusals: each has its own error path through the server.
-        self.ok(s.upload("vg_broken", "def f(:\n    pass\n", **kw), 422)
+        # A syntax error is stored, with a warning (as the original stored it).
+        broken = self.ok(s.upload("vg_broken", "def f(:\n    pass\n", **kw))
+        self.assertEqual(broken["warnings"][0]["line"], 1, broken)
         self.ok(s.upload("vg_big", "x = 1\n" * 2000, **kw), 413)
-        self.ok(s.upload("bad name!", PLUGIN, **kw), 400)
+        self.ok(s.upload("bad\x01name", PLUGIN, **kw), 400)
         self.ok(s.request("POST", "/api/plugins/upload", body=b"--zzz\r\nnot a part at all",
                           headers={"Content-Type": "multipart/form-data; boundary=zzz"}, **kw),
                 400)
