@@ -42,6 +42,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM   # so a stopped check still ends its namespace and removes its root
 
 t_all=$(date +%s)
 t_step=$t_all
