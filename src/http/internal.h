@@ -43,7 +43,11 @@ struct wf_blob {
 /* What list answers may hold in all, cached or being sent: past it, a page
  * that is not cached is refused with 503 until answers have gone out. */
 #define WF_LIST_LIVE_BYTES (16u * 1024 * 1024)
-#define WF_WORK_QUEUE 256
+/* Calls waiting for a worker. A connection has at most one call in flight,
+ * so with the default HTTP_MAX_CONNECTIONS (4096) every open connection fits
+ * and a burst of run submissions reaches the runs queue (MAX_QUEUED_RUNS,
+ * 429 when full) instead of a 503 here; 64 KiB of pointers. */
+#define WF_WORK_QUEUE 8192
 
 struct wf_http {
     const wf_config *cfg;

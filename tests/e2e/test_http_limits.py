@@ -185,8 +185,12 @@ class QueuedRunsTest(ServerCase):
         # 500 kB of code: held once for all its queued runs, not once each.
         big = call % "marker" + ("# " + "x" * 97 + "\n") * 5000
         self.assertEqual(s.upload("marker", big).status, 200)
-        d.configure(delay=6, fault_paths=["/api/generate"])
-        blocker = concurrent.futures.ThreadPoolExecutor(1).submit(s.run, "blocker", timeout=60)
+        # The blocker must hold the slot until all 300 are queued: sending
+        # them takes several seconds on a loaded machine, more under ASan.
+        hold = 40 if sanitized() else 15
+        d.configure(delay=hold, fault_paths=["/api/generate"])
+        blocker = concurrent.futures.ThreadPoolExecutor(1).submit(s.run, "blocker",
+                                                                  timeout=hold + 60)
         self.assertTrue(wait_for(lambda: d.requests("/api/generate"), 20))
         pid = s.proc.pid
         base = status_kb(pid, "VmRSS")
