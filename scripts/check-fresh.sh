@@ -32,7 +32,9 @@ pid=""
 
 cleanup() {
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true   # --kill-child takes the whole PID namespace with it
+        # SIGKILL: `unshare --fork` ignores SIGTERM while it waits for its child;
+        # --kill-child then takes the whole PID namespace with it.
+        kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     fi
     if [ "${WF_FRESH_KEEP:-0}" = 1 ]; then
@@ -133,8 +135,9 @@ sys.exit(0 if urllib.request.urlopen(sys.argv[1] + "/health", timeout=5).status 
 done
 done_step "make run until /health answers ($url)"
 
-# 5. Stop it: the namespace's first process goes, and every process in it with it.
-kill "$pid"
+# 5. Stop it: unshare goes (SIGKILL: it ignores SIGTERM while it waits), and with
+# --kill-child the namespace's first process and every process in it with it.
+kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
 pid=""
 done_step "stop"
