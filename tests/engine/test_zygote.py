@@ -206,32 +206,23 @@ class ZygoteProtocol(unittest.TestCase):
         self.engine.ctl = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # for tearDown
 
 
+def children_of(pid, comm=None):
+    """The pids whose parent is pid (and whose command is comm, if given)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = read_file(f"/proc/{d}/stat")
+            except OSError:
+                continue
+            name = st[st.index("(") + 1:st.rindex(")")]
+            if (comm is None or name == comm) and int(st[st.rindex(")") + 2:].split()[1]) == pid:
+                out.append(int(d))
+    return out
+
+
 def zygotes_of(server_pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                st = read_file(f"/proc/{d}/stat")
-            except OSError:
-                continue
-            comm = st[st.index("(") + 1:st.rindex(")")]
-            if comm == "wf-engine" and int(st[st.rindex(")") + 2:].split()[1]) == server_pid:
-                out.append(int(d))
-    return out
-
-
-def children_of(pid):
-    """The pids whose parent is pid."""
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                st = read_file(f"/proc/{d}/stat")
-            except OSError:
-                continue
-            if int(st[st.rindex(")") + 2:].split()[1]) == pid:
-                out.append(int(d))
-    return out
+    return children_of(server_pid, "wf-engine")
 
 
 @require(have_engine(), "the WebAssembly engine is not built")
