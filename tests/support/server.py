@@ -240,6 +240,14 @@ class Server(Client):
         except FileNotFoundError:
             return ""
 
+    def wait_log(self, pattern, timeout=10):
+        """The first match of the regular expression `pattern` in the log,
+        waiting for it: INFO lines reach the log a few milliseconds after
+        the event (the server writes them in batches), so a line is not
+        there yet when the answer that followed it arrives."""
+        rx = re.compile(pattern)
+        return wait_for(lambda: rx.search(self.log()), timeout)
+
     def start(self, timeout=120):
         """Start the server and wait until it listens. stderr goes to a file
         (not a pipe), so a busy server never waits for us to read its log."""
