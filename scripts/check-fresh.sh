@@ -12,9 +12,13 @@
 # the project. .deb downloads are cached in WF_FRESH_DEBS (default ~/.cache/wasmforge/fresh-debs)
 # so a second check does not download them again; nothing else is kept.
 #
+# With WF_FRESH_TEST=1 it then runs the README's second command, `make test`, in the same root with
+# CI=true (so a suite that cannot run there, the browser tests among them, fails instead of
+# skipping) and ends with its summary line and exit status.
+#
 # Environment: WF_FRESH_DIR (where the root is made; default /var/tmp), WF_FRESH_KEEP=1 (keep the
 # root afterwards), WF_FRESH_TIMEOUT (seconds `make run` may take to serve; default 3600),
-# WF_FRESH_MIRROR (default http://deb.debian.org/debian).
+# WF_FRESH_TEST=1 (run `make test` too), WF_FRESH_MIRROR (default http://deb.debian.org/debian).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,14 +97,18 @@ done_step "certificates, npm settings"
 # 4. `make run` inside the root, with the packages cache kept outside it. New mount and PID
 #    namespaces: every process of the run ends with the namespace's first one.
 mkdir -p "$root/var/cache/apt/archives"
-inner='mount -t proc proc "$R/proc" && mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" &&
+# in_root CMD: runs CMD (a shell command) in the clone inside the root, in the background; $pid.
+in_root() {
+    local inner='mount -t proc proc "$R/proc" && mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" &&
        mount --rbind /dev "$R/dev" && mount --bind "$DEBS" "$R/var/cache/apt/archives" &&
        exec chroot "$R" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-            PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PORT=0 \
-            sh -c "cd /root/wasmforge && exec make run"'
-R=$root DEBS=$debs unshare --mount --propagation private --pid --kill-child -- \
-    sh -c "$inner" </dev/null >"$log" 2>&1 &
-pid=$!
+            PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PORT=0 $ENVS \
+            sh -c "cd /root/wasmforge && exec $CMD"'
+    R=$root DEBS=$debs CMD=$1 ENVS=${2:-} unshare --mount --propagation private --pid --kill-child -- \
+        sh -c "$inner" </dev/null >"$3" 2>&1 &
+    pid=$!
+}
+in_root "make run" "" "$log"
 url=""
 shown=0
 deadline=$(($(date +%s) + timeout))
@@ -143,3 +151,21 @@ pid=""
 done_step "stop"
 now=$(date +%s)
 echo "check-fresh: ok, $(((now - t_all) / 60)) min $(((now - t_all) % 60)) s from nothing to /health"
+[ "${WF_FRESH_TEST:-0}" = 1 ] || exit 0
+
+# 6. The README's second command in the same root, as CI runs it. /tmp is a new tmpfs.
+tlog=$work/make-test.log
+in_root "make test" "CI=true" "$tlog"
+status=0
+wait "$pid" || status=$?
+pid=""
+done_step "make test (CI=true)"
+grep -E '^(python suites|Failures:|  build|[0-9]+ passed)' "$tlog" | sed 's/^/  | /' || true
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$tlog" | tail -n1 || true)
+if [ "$status" -ne 0 ] || [ -z "$summary" ]; then
+    echo "check-fresh: \`make test\` failed in the root (exit $status); its last lines:" >&2
+    tail -n 60 "$tlog" >&2
+    WF_FRESH_KEEP=1
+    exit 1
+fi
+echo "check-fresh: make test in the root: $summary"

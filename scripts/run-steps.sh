@@ -27,8 +27,11 @@ steps=(
 total=${#steps[@]}
 t0=$SECONDS
 state=$(mktemp)
-trap 'rm -f "$state"' EXIT
+web_log=$(mktemp)
+web_pid=""
+trap 'rm -f "$state" "$web_log"; [ -z "$web_pid" ] || kill "$web_pid" 2>/dev/null || true' EXIT
 
+web_step() { local i; for i in "${!steps[@]}"; do case "${steps[$i]}" in *"|web|"*) echo $((i + 1)) ;; esac; done; }
 human() { local s=$1; if [ "$s" -ge 60 ]; then printf '%d min %02d s' $((s / 60)) $((s % 60)); else printf '%d s' "$s"; fi; }
 
 n=0
@@ -37,6 +40,19 @@ for s in "${steps[@]}"; do
     IFS='|' read -r what note target files <<<"$s"
     n=$((n + 1))
     label="step $n of $total: $what"
+    if [ "$target" = web ] && [ -n "$web_pid" ]; then
+        # Built beside the engine (below): its output and outcome now.
+        status=0
+        wait "$web_pid" || status=$?
+        web_pid=""
+        cat "$web_log"
+        if [ "$status" -ne 0 ]; then
+            echo "$label: failed (the lines above say why)" >&2
+            exit "$status"
+        fi
+        echo "$label: done beside the engine's build"
+        continue
+    fi
     if [ -n "$files" ] && $make_cmd -q --no-print-directory $files 2>/dev/null; then
         echo "$label: up to date, nothing to build"
         cached=$((cached + 1))
@@ -79,6 +95,13 @@ for s in "${steps[@]}"; do
         esac
     done
     echo "$label: done in $(human "$took")$note"
+    # Once the packages are there, the web interface (npm's downloads and Vite: about 1.5 minutes,
+    # mostly waiting on the network) is built beside the engine's long build, on its own files.
+    if [ "$target" = deps ] && ! $make_cmd -q --no-print-directory "$build/web/index.html" 2>/dev/null; then
+        echo "step $(web_step) of $total: the web interface: building beside the next steps"
+        $make_cmd --no-print-directory web >"$web_log" 2>&1 &
+        web_pid=$!
+    fi
 done
 if [ "$cached" -ge 2 ]; then
     echo "make run: ready after $(human $((SECONDS - t0))); the engine came from the cache ($cache), only what changed was rebuilt"
