@@ -13,7 +13,6 @@ Ollama double.
 """
 import concurrent.futures
 import os
-import statistics
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from proc_stats import pct, processes, pss_kb, rss_kb  # noqa: E402
+from run_support import bare_python  # noqa: E402
 from support.ollama_double import OllamaDouble  # noqa: E402
 from support.server import Server  # noqa: E402
 
@@ -50,15 +50,6 @@ def descendants(pid):
         out += kids
         todo += kids
     return out, [k for k in out if k not in tree]
-
-
-def bare_python_latency(n):
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
-        ts.append((time.perf_counter() - t0) * 1000)
-    return ts
 
 
 def bare_python_memory():
@@ -96,7 +87,7 @@ def main():
             r = srv.run("trivial")
             lat.append((time.perf_counter() - t0) * 1000)
             assert r.status == 200 and r.json["success"], r
-        base = bare_python_latency(N_LAT)
+        base = bare_python(N_LAT)
         print(f"(a) trivial run over HTTP ({SANDBOX} sandbox), {N_LAT} runs one after another:")
         print(f"    run      p50 {pct(lat, 50):7.1f} ms   p99 {pct(lat, 99):7.1f} ms")
         print(f"    python3 -c pass  p50 {pct(base, 50):7.1f} ms   p99 {pct(base, 99):7.1f} ms")
@@ -139,7 +130,7 @@ def main():
             wall = time.perf_counter() - t0
             st.join()
         ok = sum(1 for _, r in results if r.status == 200 and r.json.get("success")
-                 and r.json.get("output") == "done\n")
+                 and r.json.get("stdout") == "done\n")
         slowest = max(t for t, _ in results)
         print(f"(b) {N_AI} runs started together, 3 AI calls each, Ollama double answering after 1 s:")
         print(f"    {ok}/{N_AI} succeeded; all finished in {wall:.2f} s (slowest run {slowest:.2f} s; "

@@ -27,99 +27,16 @@ import concurrent.futures
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, HERE)
 
-from proc_stats import pct, private_kb, processes, pss_kb  # noqa: E402
+from proc_stats import pct, private_kb, pss_kb  # noqa: E402
+from run_support import (WAITER, bare_python, engine_zygotes, fail, run_ok, run_pids, say,  # noqa: E402
+                         sequential, start_server, upload)
 from support.ollama_double import OllamaDouble  # noqa: E402
-from support.server import Server  # noqa: E402
-
-TRIVIAL = "from platform_sdk import send_output\nsend_output('ok')\n"
-WAITER = ("from platform_sdk import call_ai, send_output\n"
-          "send_output(call_ai('mistral:latest', 'hello'))\n")
-
-
-def say(msg=""):
-    print(msg, flush=True)
-
-
-def zygotes(server_pid):
-    """The server's long-lived children: the WebAssembly engine's zygote
-    (wf-engine) and the native sandbox's zygote (a python3 started once),
-    each the parent of its runs."""
-    procs = processes()
-    kids = [p for p, (comm, pp) in procs.items() if pp == server_pid]
-    parents = {pp for _, pp in procs.values()}
-    return [p for p in kids if procs[p][0] == "wf-engine" or p in parents]
-
-
-def engine_zygotes(server_pid):
-    return [p for p, (comm, pp) in processes().items() if comm == "wf-engine" and pp == server_pid]
-
-
-def run_pids(server_pid):
-    """The server's sandbox processes, one per run: the zygotes' children,
-    or the server's own children where the native sandbox starts a process
-    per run. Other servers' are not counted. (Called while runs wait: then
-    only a zygote has children.)"""
-    procs = processes()
-    zyg = set(zygotes(server_pid))
-    return [p for p, (comm, pp) in procs.items()
-            if pp in zyg or (pp == server_pid and p not in zyg)]
-
-
-def start_server(sandbox, double_url, extra=None):
-    env = {"SANDBOX": sandbox, "OLLAMA_BASE_URL": double_url,
-           "MAX_CONCURRENT_RUNS": "64", "HTTP_MAX_CONNECTIONS_PER_IP": "0", "ALLOWED_MODELS": "mistral:latest",
-           "MAX_EXECUTION_TIME": "120"}
-    env.update(extra or {})
-    s = Server(env=env)
-    s.start()
-    h = s.get("/health")
-    if h.status == 501 or "not built" in h.text:
-        raise SystemExit("the HTTP server is not built in this tree; nothing to measure")
-    if h.json.get("sandbox") != sandbox:
-        raise SystemExit(f"the server did not start the {sandbox} sandbox: {h.text}")
-    return s
-
-
-def cpu_s(pid):
-    """CPU seconds of a process and of its reaped children."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            st = f.read()
-    except OSError:
-        return 0.0
-    f = st[st.rindex(")") + 2:].split()
-    return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def sequential(server, n):
-    r = server.upload("bench_trivial", TRIVIAL)
-    assert r.status == 200, r
-    for _ in range(20):  # warm-up
-        server.run("bench_trivial", "")
-    lat = []
-    # A zygote's reaped runs count in its own children's CPU; the zygote is
-    # never reaped while the server runs, so every child of the server (the
-    # zygotes, idle between runs) is read directly.
-    procs = [server.proc.pid] + [p for p, (_, pp) in processes().items()
-                                 if pp == server.proc.pid]
-    c0 = sum(cpu_s(p) for p in procs)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        t = time.perf_counter()
-        r = server.run("bench_trivial", "")
-        lat.append((time.perf_counter() - t) * 1000)
-        assert r.status == 200 and r.json["success"], r
-    wall = time.perf_counter() - t0
-    cpu_ms = (sum(cpu_s(p) for p in procs) - c0) * 1000 / n
-    return pct(lat, 50), pct(lat, 99), n / wall, cpu_ms
 
 
 def raw_request(host, port, req):
@@ -164,7 +81,8 @@ def sequential_raw(server, n):
         lat = []
         for _ in range(n):
             t = time.perf_counter()
-            assert fn() == 200
+            if fn() != 200:
+                fail("GET /health did not answer 200")
             lat.append((time.perf_counter() - t) * 1000)
         floors[name] = pct(lat, 50)
     lat = []
@@ -173,24 +91,15 @@ def sequential_raw(server, n):
         t = time.perf_counter()
         status, body = raw_request(host, port, run)
         lat.append((time.perf_counter() - t) * 1000)
-        assert status == 200 and b'"success":true' in body, body[:300]
+        if status != 200 or b'"success":true' not in body:
+            fail(f"a trivial run failed: {status} {body[:300]!r}")
     wall = time.perf_counter() - t0
     return pct(lat, 50), pct(lat, 99), n / wall, floors
 
 
-def bare_python(n):
-    lat = []
-    for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
-        lat.append((time.perf_counter() - t) * 1000)
-    return pct(lat, 50), pct(lat, 99)
-
-
 def waiting(server, double, n, delay, sandbox):
     """Starts n runs that wait on the double; measures while they wait."""
-    r = server.upload("bench_waiter", WAITER)
-    assert r.status == 200, r
+    upload(server, "bench_waiter", WAITER)
     double.configure(delay=delay)
     ex = concurrent.futures.ThreadPoolExecutor(max_workers=n)
     t0 = time.perf_counter()
@@ -213,7 +122,7 @@ def waiting(server, double, n, delay, sandbox):
     wall = time.perf_counter() - t0
     ex.shutdown()
     double.configure(delay=0)
-    ok = sum(1 for r in results if r.status == 200 and r.json.get("success"))
+    ok = sum(1 for r in results if run_ok(r))
     return {"seen": len(pids), "priv_mean_kb": statistics.mean(priv) if priv else 0,
             "priv_max_kb": max(priv) if priv else 0, "pss_runs_kb": pss_runs,
             "zygote_pss_kb": zyg_pss, "server_pss_kb": server_pss, "ok": ok, "n": n,
@@ -233,12 +142,14 @@ def main():
     say(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     figures = {}
     try:
-        py50, py99 = bare_python(100)
+        starts = bare_python(100)
+        py50, py99 = pct(starts, 50), pct(starts, 99)
         say(f"bare `/usr/bin/python3 -c pass`: p50 {py50:.2f} ms, p99 {py99:.2f} ms  (100 starts)")
         for sandbox in ("wasm", "native"):
             s = start_server(sandbox, url)
             try:
-                p50, p99, rps, cpu_ms = sequential(s, args.runs)
+                seq = sequential(s, args.runs)
+                p50, p99, rps, cpu_ms = seq["p50"], seq["p99"], seq["rps"], seq["cpu_ms"]
                 figures[sandbox] = (p50, p99, rps, cpu_ms)
                 say(f"{sandbox:6s} trivial run over HTTP: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
                     f"{rps:.0f} sequential runs/s; CPU per run (server + sandbox) {cpu_ms:.2f} ms, "

@@ -5,6 +5,8 @@
 #
 #   make wasm-engine    $(BUILD)/wf-engine and $(BUILD)/engine/stdlib.tar
 #   make bench-wasm     the run benchmark (bench/zygote_bench.py)
+#   make bench-runcost  what a run costs on this host and why: page faults,
+#                       pages dirtied, fork and fault prices (bench/run_cost.py)
 
 WF_ENGINE       := $(BUILD)/wf-engine
 WF_ENGINE_IMAGE := $(BUILD)/engine/stdlib.tar
@@ -43,7 +45,7 @@ $(BUILD)/wf-engine-for: scripts/wasm/engine-for.sh $(ENGINE_OBJ) $(LIBWFWASI)
 	    -e 's|@CC@|$(CC)|g' -e 's|@SANFLAGS@|$(SANFLAGS)|g' $< > $@.tmp
 	chmod +x $@.tmp && mv $@.tmp $@
 
-.PHONY: wasm-engine bench-wasm
+.PHONY: wasm-engine bench-wasm bench-runcost
 wasm-engine: $(WF_ENGINE) $(WF_ENGINE_IMAGE) $(BUILD)/wf-engine-for
 all: wasm-engine
 test: wasm-engine
@@ -51,5 +53,15 @@ test: wasm-engine
 bench-wasm: deps
 	@$(MAKE) --no-print-directory server wasm-engine
 	/usr/bin/python3 bench/zygote_bench.py
+
+# The host's fault and fork prices, in C: no sanitizer, no project flags
+# beyond the warnings (it measures the kernel, not our code).
+$(BUILD)/bench/run_cost_probe: bench/run_cost_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -Wall -Wextra -Werror -O2 -D_GNU_SOURCE $< -o $@
+
+bench-runcost: deps $(BUILD)/bench/run_cost_probe
+	@$(MAKE) --no-print-directory server wasm-engine
+	WF_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 bench/run_cost.py --probe $(BUILD)/bench/run_cost_probe $(BENCH_ARGS)
 
 -include $(ENGINE_OBJ:.o=.d)
