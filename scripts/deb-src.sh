@@ -38,4 +38,4 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     fi
 done
 [ "$added" -eq 1 ] || { echo "deb-src: no deb entry in /etc/apt/sources.list or sources.list.d to copy" >&2; exit 1; }
-$sudo apt-get update -qq
+bash "$(dirname "$0")/apt.sh" update -qq

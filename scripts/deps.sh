@@ -10,8 +10,5 @@ for p in $want; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "deps: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+bash "$(dirname "$0")/apt.sh" update -qq
+bash "$(dirname "$0")/apt.sh" install -y -qq --no-install-recommends "${missing[@]}"

@@ -50,7 +50,7 @@ for s in "${steps[@]}"; do
             echo "$label: failed (the lines above say why)" >&2
             exit "$status"
         fi
-        echo "$label: done beside the engine's build"
+        echo "$label: done beside the engine build"
         continue
     fi
     if [ -n "$files" ] && $make_cmd -q --no-print-directory $files 2>/dev/null; then
@@ -98,7 +98,8 @@ for s in "${steps[@]}"; do
     # Once the packages are there, the web interface (npm's downloads and Vite: about 1.5 minutes,
     # mostly waiting on the network) is built beside the engine's long build, on its own files.
     if [ "$target" = deps ] && ! $make_cmd -q --no-print-directory "$build/web/index.html" 2>/dev/null; then
-        echo "step $(web_step) of $total: the web interface: building beside the next steps"
+        ws=$(web_step)
+        echo "step $ws of $total: the web interface: building beside the next steps"
         $make_cmd --no-print-directory web >"$web_log" 2>&1 &
         web_pid=$!
     fi

@@ -5,9 +5,6 @@ set -euo pipefail
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     exit 0
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
 echo "web-tools: installing Debian's nodejs and npm"
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends nodejs npm
+bash "$(dirname "$0")/apt.sh" update -qq
+bash "$(dirname "$0")/apt.sh" install -y -qq --no-install-recommends nodejs npm
