@@ -154,10 +154,10 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
         snprintf(msg, sizeof msg, "Run dropped: its client disconnected before it started");
         break;
     case WF_KILL_NONE:
-        if (!r->spawned) {
+        if (r->state == WF_RUN_START_FAILED) {
             type = "runtime_error";
             snprintf(msg, sizeof msg, "The sandbox could not start: %s", r->spawn_err);
-        } else if (r->done_seen) {
+        } else if (r->done_status != NULL) { /* it reported (REPORTED) */
             if (strcmp(r->done_status, "ok") == 0) {
                 type = NULL;
             } else if (strcmp(r->done_status, "memory_limit") == 0) {

@@ -1,9 +1,79 @@
-/* run.h - one run as the supervisor holds it, shared by supervisor.c and
- * record.c. Internal to the runs module.
+/* run.h - one run as the supervisor holds it: its data and its life, a
+ * state machine. Shared by the supervisor's files (supervisor_internal.h)
+ * and record.c. Internal to the runs module.
+ *
+ * A run's life. Every move goes through wf_run_move (run_state.c), which
+ * assert()s it against the table of allowed moves (wf_run_move_legal).
+ * Each arrow names the function that makes the move (supervisor.c,
+ * run_start.c, run_io.c, run_ai.c, run_end.c).
+ *
+ *                            wf_runs_submit
+ *                                  |
+ *                                  v
+ *      DROPPED <-------------- QUEUED
+ *   (dispatch: client gone,        |  dispatch: a slot is free
+ *    or shutting down)             v
+ *         |  START_FAILED <---- STARTING
+ *         |  (wf_run_on_started:   |  wf_run_on_started: spawned, watched
+ *         |   spawn failed)        v
+ *         |       |             RUNNING -------------------+
+ *         |       |                |  handle_msg: done     |  wf_run_kill
+ *         |       |                v                       v  (timeout, violation,
+ *         |       |             REPORTED --wf_run_kill--> ENDING  flood, shutdown)
+ *         |       |              |     |                   |
+ *         |       |              |     | wf_run_on_exit    | wf_run_on_exit
+ *         |       |              |     v (RUNNING too)     | (reaped)
+ *         |       | finish_early |   EXITED <--------------+
+ *         |       | (answered)   |     |
+ *         |       |              v     | wf_run_finish (answered)
+ *         |       |           LEAVING  |
+ *         |       |              |     |
+ *         |       | wf_run_on_exit     |
+ *         |       |   (reaped)   v     v
+ *         |       |         an AI job still out? --yes--> HELD
+ *         |       |                    | no                 | wf_run_ai_replied:
+ *         v       v                    v                    | its answer is back
+ *         +-------+--------------->  OVER <-----------------+
+ *           wf_run_finish (answered)
+ *
+ *   QUEUED        in the queue; holds no slot (MAX_CONCURRENT_RUNS).
+ *   STARTING      holds a slot; a pool job spawns its sandbox.
+ *   RUNNING       its sandbox runs; the loop watches its stdout, stderr,
+ *                 bridge, pidfd and deadline, and serves its AI calls.
+ *   REPORTED      the runner sent its done message (done_status...): any
+ *                 later bridge message is a violation; the run waits for its
+ *                 descriptors to close or its process to exit.
+ *   ENDING        the supervisor killed it (kill_reason says why); its
+ *                 outcome's type is fixed; it waits for the process to exit.
+ *   EXITED        its process is reaped and off the loop's list; its result
+ *                 is being made (a step inside wf_run_on_exit).
+ *   DROPPED       never started: its client had gone (WF_KILL_ABANDONED) or
+ *                 the server was shutting down (WF_KILL_SHUTDOWN).
+ *   START_FAILED  its sandbox could not start (spawn_err says why).
+ *   LEAVING       answered early (the runner reported and closed every
+ *                 descriptor): its process is killed and the loop waits to
+ *                 reap it; its slot counts until then.
+ *   HELD          answered and reaped, but an AI job still holds it: its
+ *                 slot is kept until the job's answer is back, so the
+ *                 pool threads blocked in AI calls stay bounded by slots.
+ *   OVER          the loop is done with it; freed when the last reference
+ *                 (the finish job's, an AI job's) goes.
+ * "Answered" means the result went to the finish job (record, callback):
+ * from DROPPED, START_FAILED, EXITED (then HELD or OVER) or on entering
+ * LEAVING. Every run is answered exactly once.
+ *
+ * What the next features build on: a cancel ends a QUEUED run as DROPPED
+ * (a new kill_reason) and a RUNNING or REPORTED one through ENDING, moves
+ * the table already allows; live events are wf_run_move's calls (each
+ * move is one event: the hook belongs there); a queue shared by servers
+ * hands out QUEUED runs, and STARTING is the move by which one server
+ * claims a run.
  *
  * Ownership: every string is owned by the run and freed by wf_run_free.
- * Threads: once started, a run is touched by the event loop thread only;
- * pool jobs get copies or hand their results back to the loop. */
+ * Threads: once queued, a run's state is moved by the event loop thread
+ * only; pool jobs get copies or hand their results back to the loop (the
+ * start job fills proc, spawn_err and the times while the run is STARTING;
+ * the finish job reads the outcome made before it). */
 #ifndef WF_RUNS_RUN_H
 #define WF_RUNS_RUN_H
 
@@ -15,7 +85,24 @@
 #include "runs/runs.h"
 #include "sandbox/sandbox.h"
 
-/* Why the supervisor ended a run before the plugin did. */
+/* Where a run is in its life (the diagram above). */
+enum wf_run_state {
+    WF_RUN_QUEUED = 0,
+    WF_RUN_STARTING,
+    WF_RUN_RUNNING,
+    WF_RUN_REPORTED,
+    WF_RUN_ENDING,
+    WF_RUN_EXITED,
+    WF_RUN_DROPPED,
+    WF_RUN_START_FAILED,
+    WF_RUN_LEAVING,
+    WF_RUN_HELD,
+    WF_RUN_OVER,
+    WF_RUN_STATES             /* how many */
+};
+
+/* Why the supervisor ended a run before the plugin did (ENDING), or why it
+ * never started (DROPPED). */
 enum wf_kill_reason {
     WF_KILL_NONE = 0,
     WF_KILL_TIMEOUT,
@@ -56,8 +143,8 @@ struct wf_run {
     void *ctx;
 
     int64_t t_submit_ms, t_start_ms, deadline_ms; /* monotonic */
+    enum wf_run_state state; /* moved by wf_run_move only */
     wf_sandbox_proc proc;
-    int spawned;
     char spawn_err[256];
     wf_watch w_out, w_err, w_bridge, w_pid;
 
@@ -66,23 +153,46 @@ struct wf_run {
     unsigned char *tx;       /* bytes waiting to go to the runner */
     size_t tx_len, tx_off;
 
-    int ai_pending;          /* an AI job holds this run */
-    int slot_held;           /* ended, but its slot is kept until the AI
-                              * job's answer is back (supervisor.c) */
+    int ai_pending;          /* an AI job holds this run: not a state of its
+                              * own, for it runs beside RUNNING and
+                              * REPORTED (and ENDING, LEAVING); once the
+                              * run is answered and reaped it is HELD */
     int ai_calls;            /* successful calls */
     int ai_requests;         /* calls sent to Ollama, failed ones too */
-    int done_seen;
-    char *done_status;
+    char *done_status;       /* the done message's (REPORTED): NULL until
+                              * one came */
     char *done_error;
     char *result_json;
     enum wf_kill_reason kill_reason;
     char *violation;
-    int finished;            /* result delivered; free when no job holds it */
-    int reap_pending;        /* finished before its process was reaped */
     wf_sandbox_exit exit;
 };
 
 void wf_run_free(wf_run *r);
+
+/* 1 when the table allows a run in state `from` to move to `to`. */
+int wf_run_move_legal(enum wf_run_state from, enum wf_run_state to);
+
+/* Move r to `to`: the one function that changes r->state. A move the table
+ * does not allow is a bug in the supervisor: assert()ed (on in every
+ * build). The event loop thread only. */
+void wf_run_move(wf_run *r, enum wf_run_state to);
+
+/* The state's name in lower case ("queued", ...); "?" for no state. */
+const char *wf_run_state_name(enum wf_run_state s);
+
+/* 1 once the run's result went to the finish job (LEAVING, HELD, OVER). */
+static inline int wf_run_answered(const wf_run *r)
+{
+    return r->state == WF_RUN_LEAVING || r->state == WF_RUN_HELD || r->state == WF_RUN_OVER;
+}
+
+/* 1 while the plugin may still act: its sandbox runs and nothing ended it
+ * (RUNNING, REPORTED). Only such a run can be killed or time out. */
+static inline int wf_run_live(const wf_run *r)
+{
+    return r->state == WF_RUN_RUNNING || r->state == WF_RUN_REPORTED;
+}
 
 static inline void wf_run_ref(wf_run *r) { __atomic_add_fetch(&r->refs, 1, __ATOMIC_SEQ_CST); }
 static inline void wf_run_unref(wf_run *r)

@@ -1,8 +1,16 @@
 /* runs.h - plugin runs: the supervisor the HTTP layer calls.
  *
- * A run's life (see runs/ for the functions that make each move):
- *   queued --(worker picks it)--> running --> ok | plugin_error | timeout
- *          | memory_limit | sandbox_violation | runtime_error
+ * A run's life as a caller sees it (the state machine itself, with the
+ * function that makes each move, is in runs/run.h):
+ *   queued --(a slot is free)--> starting --(sandbox up)--> running
+ *     |                             |                         |
+ *     | its client left (wanted),   | the sandbox could       | it reported, exited,
+ *     | or shutting down: dropped   | not start               | or was killed
+ *     v                             v                         v
+ *   answered, once: the callback with ok | plugin_error | timeout | memory_limit
+ *     | sandbox_violation | runtime_error, after the run is recorded
+ * A run may be answered before its sandbox process is reaped; its slot
+ * counts until then (and until an AI call it left behind is answered).
  * A full queue refuses the submission (WF_EFULL -> HTTP 429). The caller
  * never blocks: the result arrives through a callback, so an HTTP
  * connection can be suspended while a run waits on AI answers. Every
