@@ -221,7 +221,10 @@ class StressRuns(unittest.TestCase):
             self.assertIn("Plugin exceeded 4s limit", j["error"])
         elif name in ("s_flood", "s_flood_err"):
             self.assertIn(et, ("plugin_error", "timeout"), j)
-            self.assertIn("truncated", j["output"] + j["logs"], j)
+            if et == "plugin_error":
+                self.assertIn("truncated", j["output"] + j["logs"], j)
+            # A timeout may come before the run wrote anything: on a loaded
+            # machine a run can wait past its 4 s for the CPU to start.
             self.assertLess(len(j["output"]) + len(j["logs"]), 3 * 16384, "output not capped")
         elif name == "s_crash":
             self.assertIn(et, ("plugin_error", "timeout"), j)
