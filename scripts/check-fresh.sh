@@ -18,14 +18,24 @@
 #
 # Environment: WF_FRESH_DIR (where the root is made; default /var/tmp), WF_FRESH_KEEP=1 (keep the
 # root afterwards), WF_FRESH_TIMEOUT (seconds `make run` may take to serve; default 3600),
-# WF_FRESH_TEST=1 (run `make test` too), WF_FRESH_MIRROR (default http://deb.debian.org/debian).
+# WF_FRESH_TEST=1 (run `make test` too), WF_FRESH_MIRROR (default: the Debian mirror this machine's
+# apt uses, else http://deb.debian.org/debian).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "check-fresh: needs root (mmdebstrap, mount, chroot)" >&2; exit 2; }
 command -v mmdebstrap >/dev/null || { echo "check-fresh: mmdebstrap is missing (run: make deps)" >&2; exit 2; }
 
-mirror=${WF_FRESH_MIRROR:-http://deb.debian.org/debian}
+# The mirror: the one this machine's apt uses for Debian's main archive (a machine may only reach
+# its own mirror or proxy), else Debian's.
+host_mirror() {
+    { grep -hE '^[[:space:]]*URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+      grep -hE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+          | sed -E 's/\[[^]]*\]//' | awk '{print $2}'
+    } | grep -E '/debian/?$' | head -n1 || true
+}
+mirror=${WF_FRESH_MIRROR:-$(host_mirror)}
+mirror=${mirror:-http://deb.debian.org/debian}
 debs=${WF_FRESH_DEBS:-$HOME/.cache/wasmforge/fresh-debs}
 timeout=${WF_FRESH_TIMEOUT:-3600}
 mkdir -p "$debs" "${WF_FRESH_DIR:-/var/tmp}"
