@@ -14,7 +14,7 @@
 /* Run outcomes are a fixed set (SPEC §3); anything else counts as "other". */
 static const char *const run_outcomes[] = {
     "ok", "plugin_error", "timeout", "sandbox_violation", "runtime_error",
-    "memory_limit", "other",
+    "memory_limit", "cancelled", "other",
 };
 #define N_OUTCOMES (sizeof run_outcomes / sizeof run_outcomes[0])
 

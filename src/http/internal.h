@@ -224,6 +224,8 @@ void wf_api_list_cache_free(struct wf_http *srv);
 enum MHD_Result wf_api_run(struct wf_call *c);
 enum MHD_Result wf_api_runs_list(struct wf_call *c);
 enum MHD_Result wf_api_run_get(struct wf_call *c);
+enum MHD_Result wf_api_run_submit(struct wf_call *c);
+enum MHD_Result wf_api_run_cancel(struct wf_call *c);
 
 int wf_static_setup(struct wf_http *srv);
 void wf_static_free(struct wf_http *srv);

@@ -55,17 +55,18 @@ void wf_route_match(unsigned method, const char *path, wf_route *r)
         { "/api/plugins/upload", WF_ROUTE_PLUGIN_UPLOAD, WF_METHOD_POST },
         { "/api/plugins/run", WF_ROUTE_PLUGIN_RUN, WF_METHOD_POST },
         { "/api/runs", WF_ROUTE_RUNS_LIST, GETS },
+        { "/api/runs", WF_ROUTE_RUN_SUBMIT, WF_METHOD_POST },
         { "/metrics", WF_ROUTE_METRICS, GETS },
         { "/openapi.json", WF_ROUTE_OPENAPI, GETS },
         { "/docs", WF_ROUTE_DOCS, GETS },
         { "/redoc", WF_ROUTE_REDOC, GETS },
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        /* A path may have an entry per method (/api/runs). */
         if (strcmp(path, fixed[i].path) == 0) {
-            r->allowed = fixed[i].methods;
+            r->allowed |= fixed[i].methods;
             if (method & fixed[i].methods)
                 r->id = fixed[i].id;
-            break;
         }
     }
 
@@ -89,12 +90,19 @@ void wf_route_match(unsigned method, const char *path, wf_route *r)
         }
     }
 
-    /* /api/runs/{run_id} */
+    /* /api/runs/{run_id} and /api/runs/{run_id}/cancel */
     n = segment_after(path, "/api/runs/", &seg);
     if (n > 0 && seg[n] == '\0') {
         r->allowed |= GETS;
         if (method & GETS) {
             r->id = WF_ROUTE_RUN_GET;
+            r->param = seg;
+            r->param_len = n;
+        }
+    } else if (n > 0 && strcmp(seg + n, "/cancel") == 0) {
+        r->allowed |= WF_METHOD_POST;
+        if (method == WF_METHOD_POST) {
+            r->id = WF_ROUTE_RUN_CANCEL;
             r->param = seg;
             r->param_len = n;
         }
@@ -115,7 +123,8 @@ void wf_route_match(unsigned method, const char *path, wf_route *r)
     r->needs_auth = r->id != WF_ROUTE_NONE && r->id != WF_ROUTE_HEALTH &&
                     r->id != WF_ROUTE_OPENAPI && r->id != WF_ROUTE_DOCS &&
                     r->id != WF_ROUTE_REDOC && r->id != WF_ROUTE_STATIC;
-    r->has_body = r->id == WF_ROUTE_PLUGIN_UPLOAD || r->id == WF_ROUTE_PLUGIN_RUN;
+    r->has_body = r->id == WF_ROUTE_PLUGIN_UPLOAD || r->id == WF_ROUTE_PLUGIN_RUN ||
+                  r->id == WF_ROUTE_RUN_SUBMIT;
 }
 
 size_t wf_route_slash_redirect(const char *path)
@@ -144,5 +153,6 @@ const char *wf_route_allow(unsigned a)
     if (a == WF_METHOD_DELETE) return "DELETE, OPTIONS";
     if (a == (GETS | WF_METHOD_DELETE)) return "GET, HEAD, DELETE, OPTIONS";
     if (a == (WF_METHOD_POST | WF_METHOD_DELETE)) return "POST, DELETE, OPTIONS";
+    if (a == (GETS | WF_METHOD_POST)) return "GET, HEAD, POST, OPTIONS";
     return "OPTIONS";
 }

@@ -18,6 +18,8 @@ enum wf_route_id {
     WF_ROUTE_PLUGIN_RUN,
     WF_ROUTE_RUNS_LIST,
     WF_ROUTE_RUN_GET,        /* GET /api/runs/{run_id} */
+    WF_ROUTE_RUN_SUBMIT,     /* POST /api/runs */
+    WF_ROUTE_RUN_CANCEL,     /* POST /api/runs/{run_id}/cancel */
     WF_ROUTE_METRICS,
     WF_ROUTE_OPENAPI,
     WF_ROUTE_DOCS,

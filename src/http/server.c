@@ -448,6 +448,9 @@ static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
         /* The code, plus a description and an input_hint at their most. */
         limit = payload > SIZE_MAX / 2 ? SIZE_MAX / 2 : payload + 2 * (size_t)WF_PLUGIN_TEXT_MAX;
     } else {
+        if (rq->route.id == WF_ROUTE_RUN_SUBMIT && kind != WF_BODY_JSON)
+            return wf_reply_error(rq, 422, "The body must be a JSON object (Content-Type: "
+                                  "application/json)");
         if (kind == WF_BODY_OTHER || kind == WF_BODY_NONE)
             return wf_reply_missing(rq, "plugin_name");
         /* Escaping can make the encoded input several times its size. */
@@ -461,7 +464,8 @@ static enum MHD_Result begin_body(struct wf_req *rq, void **con_cls)
         if (upload)
             return wf_reply_error(rq, 413, "Plugin file too large: at most %zu bytes are accepted",
                                   payload);
-        return wf_reply_error(rq, 413, "Request body too large: input_data may be at most %zu bytes",
+        return wf_reply_error(rq, 413, "Request body too large: %s may be at most %zu bytes",
+                              rq->route.id == WF_ROUTE_RUN_SUBMIT ? "input" : "input_data",
                               payload);
     }
 
@@ -595,7 +599,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (rq.route.id == WF_ROUTE_HEALTH_OLLAMA || rq.route.id == WF_ROUTE_MODELS_LIST ||
             rq.route.id == WF_ROUTE_PLUGINS_LIST || rq.route.id == WF_ROUTE_RUNS_LIST ||
             rq.route.id == WF_ROUTE_PLUGIN_CODE || rq.route.id == WF_ROUTE_PLUGIN_DELETE ||
-            rq.route.id == WF_ROUTE_RUN_GET) {
+            rq.route.id == WF_ROUTE_RUN_GET || rq.route.id == WF_ROUTE_RUN_CANCEL) {
             struct wf_call *c = call_new(&rq);
             if (c == NULL)
                 return MHD_NO;
@@ -628,8 +632,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             const wf_config *cfg = c->rq.srv->cfg;
             return wf_reply_error(&c->rq, 413, "Request body too large: at most %zu bytes of %s are accepted",
                                   upload ? cfg->max_plugin_bytes : cfg->max_input_bytes,
-                                  upload ? "plugin code" : "input_data");
+                                  upload ? "plugin code"
+                                  : c->rq.route.id == WF_ROUTE_RUN_SUBMIT ? "input" : "input_data");
         }
+        if (c->rq.route.id == WF_ROUTE_RUN_SUBMIT)
+            return wf_api_run_submit(c);
         return c->rq.route.id == WF_ROUTE_PLUGIN_UPLOAD ? wf_api_plugin_upload(c) : wf_api_run(c);
     }
     *upload_size = 0; /* after an early answer (413), or a GET's body: discarded */
@@ -642,6 +649,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         case WF_ROUTE_PLUGIN_CODE: return wf_api_plugin_code(c);
         case WF_ROUTE_PLUGIN_DELETE: return wf_api_plugin_delete(c);
         case WF_ROUTE_RUN_GET: return wf_api_run_get(c);
+        case WF_ROUTE_RUN_CANCEL: return wf_api_run_cancel(c);
         default: return wf_api_runs_list(c);
         }
     }

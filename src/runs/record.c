@@ -153,6 +153,10 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
         type = "runtime_error";
         snprintf(msg, sizeof msg, "Run dropped: its client disconnected before it started");
         break;
+    case WF_KILL_CANCELLED:
+        type = "cancelled";
+        snprintf(msg, sizeof msg, "Run cancelled");
+        break;
     case WF_KILL_NONE:
         if (r->state == WF_RUN_START_FAILED) {
             type = "runtime_error";

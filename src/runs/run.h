@@ -62,9 +62,13 @@
  * from DROPPED, START_FAILED, EXITED (then HELD or OVER) or on entering
  * LEAVING. Every run is answered exactly once.
  *
- * What the next features build on: a cancel ends a QUEUED run as DROPPED
- * (a new kill_reason) and a RUNNING or REPORTED one through ENDING, moves
- * the table already allows; live events are wf_run_move's calls (each
+ * Cancel (wf_runs_cancel) ends a QUEUED run as DROPPED (WF_KILL_CANCELLED)
+ * and a RUNNING or REPORTED one through ENDING; a STARTING one is killed
+ * as soon as it is RUNNING; an AI call in flight leaves the run HELD, as
+ * any run's. The outcome is "cancelled" when the cancel took the runs'
+ * live_mu before wf_run_finish fixed the outcome (run->cancelled), and
+ * whatever the run's own end made it otherwise (the cancel is then a 409).
+ * What the next features build on: live events are wf_run_move's calls (each
  * move is one event: the hook belongs there); a queue shared by servers
  * hands out QUEUED runs, and STARTING is the move by which one server
  * claims a run.
@@ -110,6 +114,8 @@ enum wf_kill_reason {
     WF_KILL_FLOOD,
     WF_KILL_SHUTDOWN,
     WF_KILL_ABANDONED,       /* never started: its client had gone */
+    WF_KILL_CANCELLED,       /* wf_runs_cancel: DROPPED while queued, else
+                              * through ENDING */
 };
 
 typedef struct wf_outbuf {
@@ -128,6 +134,7 @@ typedef struct wf_watch {
 
 struct wf_run {
     wf_run *next;            /* queue or active list */
+    wf_run *live_next;       /* the registry's bucket (wf_runs.live) */
     int refs;                /* the loop's, plus one per pool job holding it */
     char run_id[40];
     char started_at[32];
@@ -164,6 +171,14 @@ struct wf_run {
     char *done_error;
     char *result_json;
     enum wf_kill_reason kill_reason;
+    /* Cancel (wf_runs_cancel) against the run's end, under the runs'
+     * live_mu: whichever takes the lock first decides the outcome. */
+    int cancelled;           /* asked before the outcome was fixed: the run
+                              * is recorded as cancelled */
+    int outcome_fixed;       /* wf_run_finish is making the result: too late
+                              * to cancel */
+    int cancel_seen;         /* the loop's: the cancel event came (a STARTING
+                              * run is killed once it runs) */
     char *violation;
     wf_sandbox_exit exit;
 };

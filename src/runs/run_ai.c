@@ -225,7 +225,7 @@ void wf_run_ai_replied(wf_runs *rs, wf_event *ev)
     }
     if (!wf_run_answered(r) && ev->reply) {
         if (ev->ok)
-            r->ai_calls++;
+            __atomic_add_fetch(&r->ai_calls, 1, __ATOMIC_RELAXED); /* wf_runs_peek */
         wf_run_queue_tx(rs, r, ev->reply, ev->reply_len);
         ev->reply = NULL;
     }

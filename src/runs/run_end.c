@@ -69,6 +69,8 @@ static void finish_job_fn(void *arg)
             res->run_id = NULL;
         }
     }
+    /* Found in the store (or nowhere) from now on. */
+    wf_runs_forget(rs, r);
     wf_log_info("run %s plugin=%s outcome=%s duration_ms=%lld ai_calls=%d", r->run_id,
                 res->plugin, j->out.metric, (long long)res->duration_ms, res->ai_calls);
     if (r->done)
@@ -100,6 +102,13 @@ void wf_run_kill(wf_runs *rs, wf_run *r, enum wf_kill_reason why, const char *de
 
 void wf_run_finish(wf_runs *rs, wf_run *r, enum wf_run_state then)
 {
+    /* The outcome is fixed here: a cancel that came first makes it
+     * cancelled, one that comes later is refused (wf_runs_cancel). */
+    pthread_mutex_lock(&rs->live_mu);
+    r->outcome_fixed = 1;
+    if (r->cancelled)
+        r->kill_reason = WF_KILL_CANCELLED;
+    pthread_mutex_unlock(&rs->live_mu);
     finish_job *j = calloc(1, sizeof *j);
     if (j == NULL || wf_run_outcome_make(r, rs->cfg, &j->out) < 0) {
         /* Out of memory: the caller still gets its one callback. */
@@ -112,6 +121,7 @@ void wf_run_finish(wf_runs *rs, wf_run *r, enum wf_run_state then)
                              .error_type = "runtime_error", .started_at = r->started_at,
                              .record_error = "The run could not be recorded: out of memory"};
         wf_run_move(r, then);
+        wf_runs_forget(rs, r);
         if (r->done)
             r->done(r->ctx, &res);
         wf_run_unref(r);

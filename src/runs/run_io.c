@@ -4,6 +4,7 @@
 #include "runs/run.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -31,6 +32,8 @@ void wf_run_queue_tx(wf_runs *rs, wf_run *r, unsigned char *bytes, size_t n)
 static void keep_output(wf_runs *rs, wf_run *r, wf_outbuf *b, const char *data, size_t n)
 {
     size_t cap = rs->cfg->max_output_bytes;
+    /* wf_runs_peek copies the buffer from other threads. */
+    pthread_mutex_lock(&rs->live_mu);
     if (b->len < cap) {
         size_t take = n < cap - b->len ? n : cap - b->len;
         /* Grow with the output, not to the cap at once: most runs print
@@ -50,6 +53,7 @@ static void keep_output(wf_runs *rs, wf_run *r, wf_outbuf *b, const char *data, 
         }
     }
     b->total += n;
+    pthread_mutex_unlock(&rs->live_mu);
     /* Past the cap the bytes are only counted; a plugin that keeps going
      * long after is stopped rather than left to burn the CPU. */
     if (b->total > cap * 4 + 65536)

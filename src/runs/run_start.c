@@ -118,4 +118,6 @@ void wf_run_on_started(wf_runs *rs, wf_run *r, int spawned)
     wf_run_queue_tx(rs, r, (unsigned char *)req, len);
     if (wf_runs_cutting_short(rs))
         wf_run_kill(rs, r, WF_KILL_SHUTDOWN, NULL);
+    else if (r->cancel_seen) /* cancelled while its sandbox started */
+        wf_run_kill(rs, r, WF_KILL_CANCELLED, NULL);
 }

@@ -51,7 +51,9 @@ void wf_run_move(wf_run *r, enum wf_run_state to)
     assert(wf_run_move_legal(r->state, to));
     /* Every change of a run's state passes here, on the loop thread: the
      * place for the run's live events when they come. */
-    r->state = to;
+    /* Atomic: wf_runs_peek reads it from other threads (under live_mu,
+     * which this thread does not take for a move). */
+    __atomic_store_n(&r->state, to, __ATOMIC_RELEASE);
 }
 
 const char *wf_run_state_name(enum wf_run_state s)

@@ -8,7 +8,8 @@
  *     | or shutting down: dropped   | not start               | or was killed
  *     v                             v                         v
  *   answered, once: the callback with ok | plugin_error | timeout | memory_limit
- *     | sandbox_violation | runtime_error, after the run is recorded
+ *     | sandbox_violation | runtime_error | cancelled, after the run is recorded
+ * (wf_runs_cancel ends a queued or running run: cancelled.)
  * A run may be answered before its sandbox process is reaped; its slot
  * counts until then (and until an AI call it left behind is answered).
  * A full queue refuses the submission (WF_EFULL -> HTTP 429). The caller
@@ -81,12 +82,51 @@ void wf_runs_drain(wf_runs *runs, int grace_s);
  * can call into the module any more). */
 void wf_runs_free(wf_runs *runs);
 
+/* A run id's room (UUID text and its NUL). */
+#define WF_RUN_ID_SIZE 40
+
 /* Submit a run of `plugin` (name, version and code are read; copied) with
  * input. 0 = accepted (done will be called), WF_EFULL = queue full,
- * WF_EUNAVAIL = the sandbox cannot run. */
+ * WF_EUNAVAIL = the sandbox cannot run. done may be NULL (a run nobody
+ * waits for: it is recorded, and found by its id). When run_id is given,
+ * the accepted run's id is copied there: from then on wf_runs_peek finds
+ * the run until it is in the store (the registry of live runs forgets a
+ * run only once its record is kept), so the id is never unknown. */
 int wf_runs_submit(wf_runs *runs, const wf_plugin *plugin,
                    const char *input, size_t input_len,
-                   wf_run_done_fn done, void *ctx);
+                   wf_run_done_fn done, void *ctx, char run_id[WF_RUN_ID_SIZE]);
+
+/* A live run as other threads may see it: a copy, made under the
+ * registry's lock (never a pointer into the run). */
+typedef struct wf_run_view {
+    char run_id[WF_RUN_ID_SIZE];
+    const char *state;       /* "queued" or "running" (static) */
+    char *plugin;
+    int version;
+    char started_at[32];     /* "" while queued or starting */
+    char *stdout_text;       /* what the plugin wrote so far (capped as the
+                              * result caps it; valid UTF-8) */
+    char *logs;              /* its stderr so far, the same way */
+    int ai_calls;
+    int cancel_requested;    /* a cancel was accepted: it ends as cancelled */
+} wf_run_view;
+
+/* Copy the live run `run_id` into *out (free with wf_run_view_clear): 0;
+ * WF_ENOTFOUND when no such run is live (never submitted, or over and in
+ * the store); WF_ENOMEM. */
+int wf_runs_peek(wf_runs *runs, const char *run_id, wf_run_view *out);
+void wf_run_view_clear(wf_run_view *v);
+/* The view as JSON (a new reference; NULL when out of memory). */
+json_t *wf_run_view_json(const wf_run_view *v);
+
+/* Cancel the live run `run_id`: a queued one never starts, a running one
+ * (either sandbox) is killed, an AI call in flight is not waited for; it is
+ * recorded with error_type "cancelled" and its done callback is called as
+ * for any run. 0 = accepted (*out, when given, is the run's view; a second
+ * cancel is accepted too); WF_ENOTFOUND = not live (unknown, or recorded);
+ * WF_ECONFLICT = its end came first (its outcome is fixed: it is recorded
+ * as that end made it); WF_ENOMEM. Any thread; never blocks. */
+int wf_runs_cancel(wf_runs *runs, const char *run_id, wf_run_view *out);
 
 /* Asked with a run's ctx just before a queued run starts: 0 when its
  * caller no longer wants it (an HTTP client that disconnected while the run

@@ -138,6 +138,41 @@ static void dispatch(wf_runs *rs)
     }
 }
 
+/* A cancel accepted by wf_runs_cancel (EV_CANCEL): a QUEUED run leaves the
+ * queue as DROPPED, a live one is killed (ENDING), a STARTING one is
+ * killed once it runs (wf_run_on_started); a run past those is ending
+ * anyway, and its outcome is cancelled all the same (run->cancelled). */
+static void on_cancel(wf_runs *rs, wf_run *r)
+{
+    r->cancel_seen = 1;
+    if (r->state == WF_RUN_QUEUED) {
+        /* Only this thread takes runs off the queue: a QUEUED run is on it. */
+        pthread_mutex_lock(&rs->mu);
+        wf_run *prev = NULL;
+        for (wf_run *q = rs->q_head; q; prev = q, q = q->next) {
+            if (q != r)
+                continue;
+            if (prev)
+                prev->next = r->next;
+            else
+                rs->q_head = r->next;
+            if (rs->q_tail == r)
+                rs->q_tail = prev;
+            rs->queued--;
+            pthread_cond_broadcast(&rs->changed);
+            break;
+        }
+        pthread_mutex_unlock(&rs->mu);
+        r->next = NULL;
+        r->kill_reason = WF_KILL_CANCELLED;
+        wf_store_timestamp_now(r->started_at);
+        wf_run_move(r, WF_RUN_DROPPED);
+        wf_run_finish(rs, r, WF_RUN_OVER);
+    } else if (wf_run_live(r)) {
+        wf_run_kill(rs, r, WF_KILL_CANCELLED, NULL);
+    }
+}
+
 static void take_events(wf_runs *rs)
 {
     pthread_mutex_lock(&rs->mu);
@@ -149,6 +184,11 @@ static void take_events(wf_runs *rs)
         if (ev->type == EV_STARTED) {
             wf_run_on_started(rs, ev->run, ev->ok);
             free(ev);
+        } else if (ev->type == EV_CANCEL) {
+            wf_run *r = ev->run;
+            free(ev);
+            on_cancel(rs, r);
+            wf_run_unref(r); /* the event's */
         } else {
             wf_run_ai_replied(rs, ev);
         }
@@ -294,6 +334,7 @@ int wf_runs_new(const wf_config *cfg, wf_store *store, wf_ollama *ollama, wf_run
     rs->ollama = ollama;
     rs->epfd = rs->wakefd = -1;
     pthread_mutex_init(&rs->mu, NULL);
+    pthread_mutex_init(&rs->live_mu, NULL);
     pthread_cond_init(&rs->changed, NULL);
     /* Room for a done message carrying a capped result and traceback. */
     rs->max_frame = cfg->max_output_bytes * 2 + (1u << 20);
@@ -410,12 +451,13 @@ void wf_runs_free(wf_runs *rs)
     wf_code_table_free(rs->codes);
     free(rs->sdk);
     pthread_mutex_destroy(&rs->mu);
+    pthread_mutex_destroy(&rs->live_mu);
     pthread_cond_destroy(&rs->changed);
     free(rs);
 }
 
 int wf_runs_submit(wf_runs *rs, const wf_plugin *plugin, const char *input, size_t input_len,
-                   wf_run_done_fn done, void *ctx)
+                   wf_run_done_fn done, void *ctx, char run_id[WF_RUN_ID_SIZE])
 {
     if (rs->sb == NULL)
         return WF_EUNAVAIL;
@@ -446,6 +488,9 @@ int wf_runs_submit(wf_runs *rs, const wf_plugin *plugin, const char *input, size
     wf_store_uuid4(r->run_id);
     wf_bridge_rx_init(&r->rx, rs->max_frame);
 
+    /* Registered with the queueing, under both locks: a run is never queued
+     * (and so never finished, which forgets it) before it is registered. */
+    pthread_mutex_lock(&rs->live_mu);
     pthread_mutex_lock(&rs->mu);
     int rc = 0;
     if (rs->stopping)
@@ -462,10 +507,20 @@ int wf_runs_submit(wf_runs *rs, const wf_plugin *plugin, const char *input, size
         rs->unfinished++;
     }
     pthread_mutex_unlock(&rs->mu);
+    char id[WF_RUN_ID_SIZE];
+    if (rc == 0) {
+        wf_runs_register_locked(rs, r);
+        memcpy(id, r->run_id, sizeof id); /* r may be over once unlocked */
+    }
+    pthread_mutex_unlock(&rs->live_mu);
     if (rc < 0) {
         wf_run_free(r);
         return rc;
     }
+    if (run_id != NULL)
+        memcpy(run_id, id, WF_RUN_ID_SIZE);
+    wf_log_debug("run %s queued: plugin=%s version=%d", id, plugin->name ? plugin->name : "",
+                 plugin->version);
     wake(rs);
     return 0;
 }

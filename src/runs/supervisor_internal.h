@@ -12,6 +12,9 @@
  *                   (and HELD -> OVER)
  *   run_end.c       -> ENDING -> EXITED / LEAVING -> HELD / OVER: killing,
  *                   reaping, the result, recording it, the callback
+ *   live.c          the registry of live runs by id: wf_runs_peek and
+ *                   wf_runs_cancel (the cancel's moves are on the loop:
+ *                   supervisor.c, run_start.c)
  *   check_syntax.c  wf_runs_check_syntax: a sandbox of its own, with a
  *                   small synchronous bridge client (no loop, no run)
  *
@@ -47,7 +50,10 @@ typedef struct wf_event {
     size_t reply_len;
 } wf_event;
 
-enum { EV_STARTED = 1, EV_REPLY };
+enum { EV_STARTED = 1, EV_REPLY, EV_CANCEL };
+
+/* Buckets of the registry of live runs (by run id). */
+#define WF_LIVE_BUCKETS 256
 
 struct wf_runs {
     const wf_config *cfg;
@@ -73,6 +79,14 @@ struct wf_runs {
     int cut_short;            /* kill what runs, fail what waits */
     int quit;                 /* the loop ends once idle */
     wf_event *ev_head, *ev_tail;
+
+    /* The registry of live runs by id, from submission until the run's
+     * record is kept (wf_runs_peek, wf_runs_cancel), and what other
+     * threads read of a run: its out and logs buffers (written under it),
+     * its cancelled and outcome_fixed flags. Taken before mu when both
+     * are held (submission), never after. */
+    pthread_mutex_t live_mu;
+    wf_run *live[WF_LIVE_BUCKETS];
 
     /* the loop thread's own */
     int epfd, wakefd;
@@ -101,6 +115,13 @@ void wf_runs_unwatch(wf_runs *rs, int *fd);
 void wf_runs_release_slot(wf_runs *rs);
 /* 1 once wf_runs_drain cuts the remaining runs short (takes the lock). */
 int wf_runs_cutting_short(wf_runs *rs);
+/* ---- live.c: the registry of live runs ---- */
+
+/* Enter r in the registry (under live_mu). */
+void wf_runs_register_locked(wf_runs *rs, wf_run *r);
+/* Forget r in the registry of live runs (its record is kept, or it never
+ * will be). Any thread. */
+void wf_runs_forget(wf_runs *rs, wf_run *r);
 /* A run's sandbox limits: MAX_MEMORY_MB, the wall limit + 1 s of CPU. */
 wf_sandbox_limits wf_runs_limits(const wf_config *cfg);
 

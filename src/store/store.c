@@ -246,7 +246,7 @@ static int run_put(wf_store *st, const wf_run_record *rec, int durable)
     if (started && !wf_store_timestamp_valid(rec->started_at))
         return WF_EINVAL;
     static const char *const types[] = {"plugin_error", "timeout", "sandbox_violation",
-                                        "runtime_error", "memory_limit"};
+                                        "runtime_error", "memory_limit", "cancelled"};
     if (rec->error_type != NULL) {
         size_t i = 0;
         while (i < sizeof types / sizeof types[0] && strcmp(types[i], rec->error_type) != 0)

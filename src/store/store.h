@@ -58,7 +58,7 @@ typedef struct wf_run_record {
     char *stdout_text;   /* stdout as written, already capped ("" when NULL;
                             column `stdout`) */
     char *error;         /* NULL when none */
-    char *error_type;    /* NULL, "plugin_error", "timeout", "sandbox_violation", "runtime_error", "memory_limit" */
+    char *error_type;    /* NULL, "plugin_error", "timeout", "sandbox_violation", "runtime_error", "memory_limit", "cancelled" */
     char *result_json;   /* JSON text of the last send_output value, or NULL */
     char *logs;          /* stderr, already capped */
     char *input_data;    /* capped input */

@@ -176,6 +176,7 @@ const ERROR_TYPES = {
   sandbox_violation: 'Sandbox violation',
   runtime_error: 'Sandbox failure',
   memory_limit: 'Memory limit',
+  cancelled: 'Cancelled',
 };
 
 export function Outcome({ run }) {

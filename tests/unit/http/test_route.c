@@ -47,6 +47,20 @@ static void test_params(void **state)
     r = match("GET", "/api/runs/1b4e28ba-2fa1-11d2-883f-0016d3cca427");
     assert_int_equal(r.id, WF_ROUTE_RUN_GET);
     assert_int_equal(r.param_len, 36);
+    r = match("POST", "/api/runs/1b4e28ba-2fa1-11d2-883f-0016d3cca427/cancel");
+    assert_int_equal(r.id, WF_ROUTE_RUN_CANCEL);
+    assert_int_equal(r.param_len, 36);
+    assert_true(r.needs_auth);
+    assert_false(r.has_body);
+    assert_string_equal(wf_route_allow(r.allowed), "POST, OPTIONS");
+    r = match("GET", "/api/runs/1b4e28ba-2fa1-11d2-883f-0016d3cca427/cancel");
+    assert_int_equal(r.id, WF_ROUTE_NONE);
+    r = match("POST", "/api/runs");
+    assert_int_equal(r.id, WF_ROUTE_RUN_SUBMIT);
+    assert_true(r.needs_auth);
+    assert_true(r.has_body);
+    assert_string_equal(wf_route_allow(r.allowed), "GET, HEAD, POST, OPTIONS");
+    assert_int_equal(match("GET", "/api/runs").id, WF_ROUTE_RUNS_LIST);
     /* a plugin may be called "list": DELETE reaches it */
     r = match("DELETE", "/api/plugins/list");
     assert_int_equal(r.id, WF_ROUTE_PLUGIN_DELETE);
