@@ -90,8 +90,8 @@ static void answer_accepted(struct wf_call *c, json_t *queued, const char *id)
  * when given: c may then be freed at any time); otherwise c is completed
  * with the error (404, 429, 503...) and must not be touched. */
 static int submit_plugin(struct wf_call *c, const char *name, size_t name_len, const char *input,
-                         size_t input_len, wf_run_done_fn done, void *ctx,
-                         char run_id[WF_RUN_ID_SIZE])
+                         size_t input_len, const wf_run_limits *limits, wf_run_done_fn done,
+                         void *ctx, char run_id[WF_RUN_ID_SIZE])
 {
     struct wf_http *srv = c->rq.srv;
     wf_plugin plugin = { 0 };
@@ -119,11 +119,13 @@ static int submit_plugin(struct wf_call *c, const char *name, size_t name_len, c
         ? json_pack("{s:s, s:s, s:s, s:i}", "run_id", "", "state", "queued", "plugin", name,
                     "version", plugin.version)
         : NULL;
-    if (done == NULL && queued == NULL)
+    json_t *lim = limits != NULL && queued != NULL ? wf_run_limits_json(srv->cfg, limits) : NULL;
+    if (done == NULL && (queued == NULL || (limits != NULL &&
+                                            json_object_set_new(queued, "limits", lim) != 0)))
         rc = WF_ENOMEM;
     char id[WF_RUN_ID_SIZE];
     if (rc == 0)
-        rc = wf_runs_submit(srv->runs, &plugin, input, input_len, done, ctx, id);
+        rc = wf_runs_submit(srv->runs, &plugin, input, input_len, limits, done, ctx, id);
     wf_plugin_clear(&plugin);
     if (rc == WF_EFULL)
         wf_call_complete(c, 429, NULL, "Too many runs waiting; try again shortly");
@@ -180,7 +182,7 @@ static void run_work(struct wf_call *c)
         run_fail(c, 400, "input_data must be UTF-8 text");
         goto out;
     }
-    submit_plugin(c, pn->value, pn->value_len, in ? in->value : "", in ? in->value_len : 0,
+    submit_plugin(c, pn->value, pn->value_len, in ? in->value : "", in ? in->value_len : 0, NULL,
                   run_done, c, NULL);
 out:
     wf_form_free(&form);
@@ -259,7 +261,7 @@ static int run_id_param(const struct wf_req *rq, char id[80])
 /* A live run's view (200), or the error of wf_runs_peek / wf_runs_cancel. */
 static enum MHD_Result reply_view(struct wf_req *rq, int status, wf_run_view *v)
 {
-    json_t *j = wf_run_view_json(v);
+    json_t *j = wf_run_view_json(rq->srv->cfg, v);
     wf_run_view_clear(v);
     if (j == NULL)
         return wf_reply_error(rq, 500, "Internal error: out of memory");
@@ -318,6 +320,49 @@ enum MHD_Result wf_api_run_get(struct wf_call *c)
     return wf_call_offload(c, run_get_work);
 }
 
+/* "limits": an object of the four keys, each an integer from 1 to the
+ * server's own limit. Sets err (naming the key) when it is not. */
+static void parse_limits(const wf_config *cfg, json_t *lim, wf_run_limits *out, char *err,
+                         size_t errlen)
+{
+    if (!json_is_object(lim)) {
+        snprintf(err, errlen, "Field 'limits' must be an object: {\"timeout_s\", "
+                 "\"memory_mb\", \"max_ai_calls\", \"max_output_bytes\"}");
+        return;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(lim, key, v) {
+        long long *ll = NULL;
+        int *i = NULL;
+        if (strcmp(key, "timeout_s") == 0)
+            i = &out->timeout_s;
+        else if (strcmp(key, "memory_mb") == 0)
+            i = &out->memory_mb;
+        else if (strcmp(key, "max_ai_calls") == 0)
+            i = &out->max_ai_calls;
+        else if (strcmp(key, "max_output_bytes") == 0)
+            ll = &out->max_output_bytes;
+        else {
+            snprintf(err, errlen, "limits.%.64s is not a limit: give timeout_s, memory_mb, "
+                     "max_ai_calls or max_output_bytes", key);
+            return;
+        }
+        json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (n < 1) {
+            snprintf(err, errlen, "limits.%s must be an integer of at least 1", key);
+            return;
+        }
+        if (n > INT_MAX)
+            n = INT_MAX; /* over every limit: refused below, naming the maximum */
+        if (i != NULL)
+            *i = (int)n;
+        else
+            *ll = (long long)n;
+    }
+    wf_run_limits_check(cfg, out, err, errlen);
+}
+
 /* POST /api/runs on a worker: the JSON body {"plugin", "input", "wait"},
  * then the submission. With "wait": true the call waits for the result
  * (run_done, as POST /api/plugins/run); else it is answered 202 at once. */
@@ -337,8 +382,14 @@ static void submit_work(struct wf_call *c)
     json_t *input = json_object_get(root, "input");
     json_t *wait = json_object_get(root, "wait");
     /* Parts of the run service this server does not have yet: refused
-     * rather than ignored, so that nobody believes a limit was applied. */
-    static const char *const unsupported[] = {"limits", "callback_url"};
+     * rather than ignored, so that nobody believes it was done. */
+    static const char *const unsupported[] = {"callback_url"};
+    wf_run_limits limits = { 0 };
+    char lim_err[256] = "";
+    json_t *lim = json_object_get(root, "limits");
+    int has_limits = lim != NULL && !json_is_null(lim);
+    if (has_limits)
+        parse_limits(srv->cfg, lim, &limits, lim_err, sizeof lim_err);
     const char *bad = NULL;
     for (size_t i = 0; bad == NULL && i < sizeof unsupported / sizeof unsupported[0]; i++)
         if (json_is_object(root) && json_object_get(root, unsupported[i]) != NULL)
@@ -359,6 +410,8 @@ static void submit_work(struct wf_call *c)
         run_fail(c, 422, "Field 'wait' must be true or false");
     else if (bad != NULL)
         run_fail(c, 422, "Field '%s' is not supported by this server", bad);
+    else if (lim_err[0] != '\0')
+        run_fail(c, 422, "%s", lim_err);
     else if (json_is_string(input) && json_string_length(input) > srv->cfg->max_input_bytes)
         run_fail(c, 413, "input too large: %zu bytes, at most %zu are accepted",
                  json_string_length(input), srv->cfg->max_input_bytes);
@@ -367,7 +420,8 @@ static void submit_work(struct wf_call *c)
         const char *in = json_is_string(input) ? json_string_value(input) : "";
         size_t in_len = json_is_string(input) ? json_string_length(input) : 0;
         submit_plugin(c, json_string_value(plugin), json_string_length(plugin), in, in_len,
-                      waits ? run_done : NULL, waits ? c : NULL, NULL);
+                      has_limits ? &limits : NULL, waits ? run_done : NULL, waits ? c : NULL,
+                      NULL);
     }
     json_decref(root);
 }

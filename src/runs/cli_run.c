@@ -130,7 +130,7 @@ int wf_cli_run(const wf_config *cfg, int argc, char **argv)
         goto out;
     }
     wf_plugin plugin = {.name = name, .code = code, .version = 0};
-    int sr = wf_runs_submit(runs, &plugin, input, input_len, on_done, &w, NULL);
+    int sr = wf_runs_submit(runs, &plugin, input, input_len, NULL, on_done, &w, NULL);
     if (sr < 0) {
         wf_runs_stats st;
         wf_runs_get_stats(runs, &st);

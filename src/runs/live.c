@@ -1,5 +1,6 @@
 /* live.c - the registry of live runs by id (supervisor_internal.h): what
- * GET /api/runs/{id} shows of a run that is not over yet, and the cancel.
+ * GET /api/runs/{id} shows of a run that is not over yet, and the cancel;
+ * and a run's own limits (POST /api/runs "limits").
  *
  * A run enters at submission (wf_runs_submit, before its id is handed
  * out) and leaves once its record is kept (the finish job), so an id is
@@ -10,6 +11,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <stdio.h>
 
 #include "common/utf8.h"
 #include "common/wf_error.h"
@@ -77,6 +80,8 @@ static int view_copy_locked(const wf_run *r, wf_run_view *v, size_t *out_len, si
     v->version = r->version;
     v->ai_calls = __atomic_load_n(&r->ai_calls, __ATOMIC_RELAXED);
     v->cancel_requested = r->cancelled;
+    v->limits = r->limits;
+    v->has_limits = r->has_limits;
     v->plugin = strdup(r->plugin ? r->plugin : "");
     v->stdout_text = copy_buf(&r->out);
     v->logs = copy_buf(&r->logs);
@@ -164,7 +169,7 @@ void wf_run_view_clear(wf_run_view *v)
     memset(v, 0, sizeof *v);
 }
 
-json_t *wf_run_view_json(const wf_run_view *v)
+json_t *wf_run_view_json(const wf_config *cfg, const wf_run_view *v)
 {
     json_t *j = json_pack("{s:s, s:s, s:s?, s:i, s:s?, s:s, s:s, s:i}",
                           "run_id", v->run_id,
@@ -180,5 +185,43 @@ json_t *wf_run_view_json(const wf_run_view *v)
         json_decref(j);
         return NULL;
     }
+    json_t *lim = v->has_limits ? wf_run_limits_json(cfg, &v->limits) : NULL;
+    if (j != NULL && v->has_limits && (lim == NULL || json_object_set_new(j, "limits", lim) != 0)) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
+}
+
+/* ---- a run's own limits ---- */
+
+int wf_run_limits_check(const wf_config *cfg, const wf_run_limits *lim, char *err, size_t errlen)
+{
+    struct { const char *key; long long value, max; } k[] = {
+        {"timeout_s", lim->timeout_s, cfg->max_execution_time},
+        {"memory_mb", lim->memory_mb, cfg->max_memory_mb},
+        {"max_ai_calls", lim->max_ai_calls, cfg->max_ai_calls},
+        {"max_output_bytes", lim->max_output_bytes, (long long)cfg->max_output_bytes},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        if (k[i].value < 0 || k[i].value > k[i].max) {
+            snprintf(err, errlen, "limits.%s must be an integer from 1 to %lld (the server's "
+                     "maximum); it may lower the server's limit, never raise it",
+                     k[i].key, k[i].max);
+            return WF_EINVAL;
+        }
+    }
+    return 0;
+}
+
+json_t *wf_run_limits_json(const wf_config *cfg, const wf_run_limits *lim)
+{
+    return json_pack("{s:i, s:i, s:i, s:I}",
+                     "timeout_s", lim->timeout_s > 0 ? lim->timeout_s : cfg->max_execution_time,
+                     "memory_mb", lim->memory_mb > 0 ? lim->memory_mb : cfg->max_memory_mb,
+                     "max_ai_calls", lim->max_ai_calls > 0 ? lim->max_ai_calls
+                                                           : cfg->max_ai_calls,
+                     "max_output_bytes", (json_int_t)(lim->max_output_bytes > 0
+                                                      ? lim->max_output_bytes
+                                                      : (long long)cfg->max_output_bytes));
 }

@@ -238,6 +238,13 @@ int wf_run_outcome_make(const wf_run *r, const wf_config *cfg, wf_run_outcome *o
     o->res.logs = o->logs;
     o->res.ai_calls = r->ai_calls;
     o->res.started_at = r->started_at;
+    if (r->has_limits) {
+        o->res.has_limits = 1;
+        o->res.lim_timeout_s = cfg->max_execution_time;
+        o->res.lim_memory_mb = cfg->max_memory_mb;
+        o->res.lim_max_ai_calls = cfg->max_ai_calls;
+        o->res.lim_max_output_bytes = (long long)cfg->max_output_bytes;
+    }
     o->metric = type ? type : "ok";
     return 0;
 }
@@ -294,6 +301,16 @@ json_t *wf_run_result_json(const wf_run_result *r)
                      "started_at", json_text(r->started_at));
     if (j != NULL && r->input_data != NULL &&
         json_object_set_new(j, "input_data", json_text(r->input_data)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    if (j != NULL && r->has_limits &&
+        json_object_set_new(j, "limits", json_pack("{s:i, s:i, s:i, s:I}",
+                                                   "timeout_s", r->lim_timeout_s,
+                                                   "memory_mb", r->lim_memory_mb,
+                                                   "max_ai_calls", r->lim_max_ai_calls,
+                                                   "max_output_bytes",
+                                                   (json_int_t)r->lim_max_output_bytes)) != 0) {
         json_decref(j);
         return NULL;
     }

@@ -146,6 +146,13 @@ struct wf_run {
     wf_code *code_ref;
     char *input;
     size_t input_len;
+    /* The configuration the run runs under: the server's, or own_cfg (a
+     * copy with the run's own lower limits; its strings are the server's,
+     * which outlive every run). */
+    const wf_config *cfg;
+    wf_config own_cfg;
+    wf_run_limits limits;     /* as given (0: the server's) */
+    int has_limits;
     wf_run_done_fn done;
     void *ctx;
 

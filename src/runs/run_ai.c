@@ -95,7 +95,7 @@ static void ai_job_fn(void *arg)
                 cls = WF_AI_ERR_TIMEOUT;
                 outcome = "timeout";
                 snprintf(err, sizeof err, "AI call timed out (the run's %ds limit)",
-                         rs->cfg->max_execution_time);
+                         j->run->cfg->max_execution_time);
             } else {
                 outcome = "error";
                 if (rc == 0 || err[0] == '\0')
@@ -186,10 +186,10 @@ void wf_run_ai_request(wf_runs *rs, wf_run *r, const wf_bridge_msg *msg)
     wf_bridge_msg m = *msg;
     if (m.op == WF_OP_CALL_AI) {
         wf_ai_verdict v;
-        wf_ai_policy_check(rs->cfg, r->ai_calls, &m, &v);
+        wf_ai_policy_check(r->cfg, r->ai_calls, &m, &v);
         /* Failed calls do not count towards the limit (the original's
          * rule), so the requests a run can cause are capped apart. */
-        int cap = 2 * rs->cfg->max_ai_calls + 1;
+        int cap = 2 * r->cfg->max_ai_calls + 1;
         if (v.cls == NULL && r->ai_requests >= cap) {
             v.cls = WF_AI_ERR_LIMIT;
             snprintf(v.message, sizeof v.message, "AI call limit reached");

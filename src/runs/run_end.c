@@ -110,7 +110,7 @@ void wf_run_finish(wf_runs *rs, wf_run *r, enum wf_run_state then)
         r->kill_reason = WF_KILL_CANCELLED;
     pthread_mutex_unlock(&rs->live_mu);
     finish_job *j = calloc(1, sizeof *j);
-    if (j == NULL || wf_run_outcome_make(r, rs->cfg, &j->out) < 0) {
+    if (j == NULL || wf_run_outcome_make(r, r->cfg, &j->out) < 0) {
         /* Out of memory: the caller still gets its one callback. */
         wf_log_error("run %s: out of memory while finishing it", r->run_id);
         free(j);

@@ -31,7 +31,7 @@ void wf_run_queue_tx(wf_runs *rs, wf_run *r, unsigned char *bytes, size_t n)
 
 static void keep_output(wf_runs *rs, wf_run *r, wf_outbuf *b, const char *data, size_t n)
 {
-    size_t cap = rs->cfg->max_output_bytes;
+    size_t cap = r->cfg->max_output_bytes;
     /* wf_runs_peek copies the buffer from other threads. */
     pthread_mutex_lock(&rs->live_mu);
     if (b->len < cap) {

@@ -34,10 +34,10 @@ static void start_job_fn(void *arg)
     wf_run *r = j->run;
     wf_event *ev = j->ev;
     free(j);
-    wf_sandbox_limits lim = wf_runs_limits(rs->cfg);
+    wf_sandbox_limits lim = wf_runs_limits(r->cfg);
     wf_store_timestamp_now(r->started_at);
     r->t_start_ms = wf_runs_now_ms();
-    r->deadline_ms = r->t_start_ms + (int64_t)rs->cfg->max_execution_time * 1000;
+    r->deadline_ms = r->t_start_ms + (int64_t)r->cfg->max_execution_time * 1000;
     int rc = wf_sandbox_spawn(rs->sb, &lim, &r->proc, r->spawn_err, sizeof r->spawn_err);
     if (rc < 0)
         wf_log_error("run %s: the sandbox could not start: %s", r->run_id, r->spawn_err);

@@ -49,6 +49,11 @@ typedef struct wf_run_result {
     const char *started_at;
     const char *input_data;  /* a recorded run's input (the history); NULL
                               * in a fresh result, which has no such field */
+    /* The limits it ran under (effective values), for a run given its own
+     * (POST /api/runs "limits"); has_limits 0 otherwise. */
+    int has_limits;
+    int lim_timeout_s, lim_memory_mb, lim_max_ai_calls;
+    long long lim_max_output_bytes;
     /* NULL when the run is in the store (or there is no store). Otherwise
      * why its record could not be kept anywhere: run_id is then NULL, for
      * a run_id is a promise that GET /api/runs/{id} finds the run. */
@@ -85,8 +90,27 @@ void wf_runs_free(wf_runs *runs);
 /* A run id's room (UUID text and its NUL). */
 #define WF_RUN_ID_SIZE 40
 
+/* A run's own limits (POST /api/runs "limits"): each lowers the server's
+ * (0 = the server's own); never above it (the caller checks:
+ * wf_run_limits_check). */
+typedef struct wf_run_limits {
+    int timeout_s;           /* MAX_EXECUTION_TIME */
+    int memory_mb;           /* MAX_MEMORY_MB */
+    int max_ai_calls;        /* MAX_AI_CALLS_PER_EXECUTION */
+    long long max_output_bytes; /* MAX_OUTPUT_BYTES */
+} wf_run_limits;
+
+/* Check limits against the server's: 0, or WF_EINVAL with why (naming the
+ * key and the server's maximum) in err. */
+int wf_run_limits_check(const wf_config *cfg, const wf_run_limits *lim, char *err,
+                        size_t errlen);
+
+/* The limits a run runs under (the server's, lowered by lim) as JSON
+ * {"timeout_s", "memory_mb", "max_ai_calls", "max_output_bytes"}. */
+json_t *wf_run_limits_json(const wf_config *cfg, const wf_run_limits *lim);
+
 /* Submit a run of `plugin` (name, version and code are read; copied) with
- * input. 0 = accepted (done will be called), WF_EFULL = queue full,
+ * input, under limits (NULL: the server's). 0 = accepted (done will be called), WF_EFULL = queue full,
  * WF_EUNAVAIL = the sandbox cannot run. done may be NULL (a run nobody
  * waits for: it is recorded, and found by its id). When run_id is given,
  * the accepted run's id is copied there: from then on wf_runs_peek finds
@@ -94,7 +118,8 @@ void wf_runs_free(wf_runs *runs);
  * run only once its record is kept), so the id is never unknown. */
 int wf_runs_submit(wf_runs *runs, const wf_plugin *plugin,
                    const char *input, size_t input_len,
-                   wf_run_done_fn done, void *ctx, char run_id[WF_RUN_ID_SIZE]);
+                   const wf_run_limits *limits, wf_run_done_fn done, void *ctx,
+                   char run_id[WF_RUN_ID_SIZE]);
 
 /* A live run as other threads may see it: a copy, made under the
  * registry's lock (never a pointer into the run). */
@@ -109,6 +134,8 @@ typedef struct wf_run_view {
     char *logs;              /* its stderr so far, the same way */
     int ai_calls;
     int cancel_requested;    /* a cancel was accepted: it ends as cancelled */
+    wf_run_limits limits;    /* the run's own (0: the server's) */
+    int has_limits;
 } wf_run_view;
 
 /* Copy the live run `run_id` into *out (free with wf_run_view_clear): 0;
@@ -116,8 +143,9 @@ typedef struct wf_run_view {
  * the store); WF_ENOMEM. */
 int wf_runs_peek(wf_runs *runs, const char *run_id, wf_run_view *out);
 void wf_run_view_clear(wf_run_view *v);
-/* The view as JSON (a new reference; NULL when out of memory). */
-json_t *wf_run_view_json(const wf_run_view *v);
+/* The view as JSON (a new reference; NULL when out of memory); the
+ * limits the run runs under when it was given its own. */
+json_t *wf_run_view_json(const wf_config *cfg, const wf_run_view *v);
 
 /* Cancel the live run `run_id`: a queued one never starts, a running one
  * (either sandbox) is killed, an AI call in flight is not waited for; it is

@@ -457,7 +457,8 @@ void wf_runs_free(wf_runs *rs)
 }
 
 int wf_runs_submit(wf_runs *rs, const wf_plugin *plugin, const char *input, size_t input_len,
-                   wf_run_done_fn done, void *ctx, char run_id[WF_RUN_ID_SIZE])
+                   const wf_run_limits *limits, wf_run_done_fn done, void *ctx,
+                   char run_id[WF_RUN_ID_SIZE])
 {
     if (rs->sb == NULL)
         return WF_EUNAVAIL;
@@ -482,6 +483,21 @@ int wf_runs_submit(wf_runs *rs, const wf_plugin *plugin, const char *input, size
         memcpy(r->input, input, input_len);
     r->input[input_len] = '\0';
     r->input_len = input_len;
+    r->cfg = rs->cfg;
+    if (limits != NULL) {
+        r->own_cfg = *rs->cfg;
+        if (limits->timeout_s > 0)
+            r->own_cfg.max_execution_time = limits->timeout_s;
+        if (limits->memory_mb > 0)
+            r->own_cfg.max_memory_mb = limits->memory_mb;
+        if (limits->max_ai_calls > 0)
+            r->own_cfg.max_ai_calls = limits->max_ai_calls;
+        if (limits->max_output_bytes > 0)
+            r->own_cfg.max_output_bytes = (size_t)limits->max_output_bytes;
+        r->cfg = &r->own_cfg;
+        r->limits = *limits;
+        r->has_limits = 1;
+    }
     r->done = done;
     r->ctx = ctx;
     r->t_submit_ms = wf_runs_now_ms();

@@ -185,7 +185,6 @@ class RunsSubmitOneSlot(SubmitSupport):
                             ({"plugin": name, "input": ["x"]}, "input"),
                             ({"plugin": name, "wait": "yes"}, "wait"),
                             ({"plugin": name, "wait": 1}, "wait"),
-                            ({"plugin": name, "limits": {"timeout_s": 1}}, "limits"),
                             ({"plugin": name, "callback_url": "http://127.0.0.1/"},
                              "callback_url")):
             r = self.server.post_json("/api/runs", body)
@@ -319,3 +318,87 @@ class RunsCancelRace(SubmitSupport):
         # Both kinds happened, or the race was not run.
         self.assertGreater(accepted, 0)
         self.assertLess(accepted, n)
+
+
+class RunsOwnLimits(SubmitSupport):
+    """Issue 15 point 6: "limits" lowers the server's own for one run, never
+    raises them."""
+    extra_env = dict(LIMITS, MAX_CONCURRENT_RUNS="4", MAX_EXECUTION_TIME="120",
+                     MAX_MEMORY_MB="512", MAX_OUTPUT_BYTES="65536")
+    SERVER = {"timeout_s": 120, "memory_mb": 512, "max_ai_calls": 3, "max_output_bytes": 65536}
+
+    def run_with(self, code, limits):
+        r = self.submit(self.upload(code), limits=limits, wait=True)
+        self.assertEqual(r.status, 200, r)
+        expected = dict(self.SERVER, **limits)
+        self.assertEqual(r.json["limits"], expected, r.json)
+        return r.json
+
+    def test_timeout(self):
+        res = self.run_with("import time\ntime.sleep(60)\n", {"timeout_s": 2})
+        self.assertEqual(res["error_type"], "timeout", res)
+        self.assertEqual(res["error"], "Plugin exceeded 2s limit")
+        self.assertLess(res["duration_ms"], 50000, res)
+
+    def test_output(self):
+        res = self.run_with("print('x' * 5000)\n", {"max_output_bytes": 1000})
+        self.assertTrue(res["success"], res)
+        self.assertIn("[output truncated: 5001 bytes written, limit 1000]", res["stdout"])
+        # the server's own limit keeps it all
+        r = self.submit(self.upload("print('x' * 5000)\n"), wait=True)
+        self.assertEqual(r.json["stdout"], "x" * 5000 + "\n")
+        self.assertNotIn("limits", r.json)
+
+    def test_ai_calls(self):
+        code = ("from platform_sdk import call_ai\n"
+                "for i in range(2):\n    print(call_ai('mistral:latest', f'q{i}'))\n")
+        res = self.run_with(code, {"max_ai_calls": 1})
+        lines = res["output"].splitlines()
+        self.assertEqual(lines[0], "echo: q0", res)
+        self.assertTrue(lines[1].startswith("[ERROR]"), res)
+        self.assertIn("limit", lines[1], res)
+        self.assertEqual(res["ai_calls"], 1)
+
+    def test_memory(self):
+        code = "b = bytearray(200 * 1024 * 1024)\nprint(len(b))\n"
+        res = self.run_with(code, {"memory_mb": 64})
+        self.assertFalse(res["success"], res)
+        self.assertIn(res["error_type"], ("memory_limit", "plugin_error"), res)
+        self.assertIn("Memory", res["error"] + res["logs"], res)
+        r = self.submit(self.upload(code), wait=True)
+        self.assertTrue(r.json["success"], r.json)
+
+    def test_live_view_shows_them(self):
+        run_id = self.submitted_with(self.upload(BLOCKER), {"timeout_s": 100})
+        v = self.running(run_id)
+        self.assertEqual(v["limits"], dict(self.SERVER, timeout_s=100), v)
+        self.assertEqual(self.cancel(run_id).status, 202)
+        self.assertCancelled(self.final(run_id))
+
+    def submitted_with(self, name, limits):
+        r = self.submit(name, limits=limits)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(r.json["limits"], dict(self.SERVER, **limits), r.json)
+        return r.json["run_id"]
+
+    def test_bad_limits(self):
+        name = self.upload(QUICK)
+        for limits, says in (([1], "must be an object"),
+                             ("x", "must be an object"),
+                             ({"cpu": 1}, "limits.cpu is not a limit"),
+                             ({"timeout_s": 0}, "limits.timeout_s must be an integer"),
+                             ({"timeout_s": "5"}, "limits.timeout_s must be an integer"),
+                             ({"timeout_s": 1.5}, "limits.timeout_s must be an integer"),
+                             ({"memory_mb": -1}, "limits.memory_mb must be an integer"),
+                             ({"timeout_s": 121}, "limits.timeout_s must be an integer from 1 to 120"),
+                             ({"memory_mb": 513}, "limits.memory_mb must be an integer from 1 to 512"),
+                             ({"max_ai_calls": 4}, "limits.max_ai_calls must be an integer from 1 to 3"),
+                             ({"max_output_bytes": 10 ** 12},
+                              "limits.max_output_bytes must be an integer from 1 to 65536")):
+            r = self.submit(name, limits=limits)
+            self.assertIn(says, self.assertDetail(r, 422), limits)
+        self.assertEqual(self.server.get(f"/api/runs?plugin={name}").json, [])
+        # the server's own values are accepted; null is no limits
+        self.assertTrue(self.final(self.submitted_with(name, dict(self.SERVER)))["success"])
+        r = self.submit(name, limits=None, wait=True)
+        self.assertTrue(r.json["success"], r.json)
