@@ -285,7 +285,16 @@ class SlowlorisTest(unittest.TestCase):
         finally:
             for s in socks:
                 s.close()
-        self.assertEqual(raw_get(srv.port, "/health")[0], 200)
+
+        # The address's own connections are served again once the server has
+        # seen the closes (it may still count them for a moment: under load
+        # and ASan, a new one from 127.0.0.1 can meet the per-address limit).
+        def health_from_the_flooder():
+            try:
+                return raw_get(srv.port, "/health")[0] == 200
+            except OSError:
+                return False
+        self.assertTrue(wait_for(health_from_the_flooder, 30), "127.0.0.1 is not served again")
         srv.stop()
 
     def test_silent_connection_is_closed_after_the_timeout(self):
