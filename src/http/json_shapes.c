@@ -112,7 +112,14 @@ json_t *wf_json_run_record(const wf_run_record *r)
         .ai_calls = r->ai_calls, .duration_ms = r->duration_ms, .started_at = r->started_at,
         .input_data = r->input_data ? r->input_data : "",
     };
-    return wf_run_result_json(&res);
+    json_t *j = wf_run_result_json(&res);
+    /* The limits a run given its own ran under (NULL otherwise). */
+    json_t *lim = j && r->limits_json ? json_loads(r->limits_json, 0, NULL) : NULL;
+    if (lim != NULL && json_object_set_new(j, "limits", lim) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 /* The original's model table (its models.py): type and description of the

@@ -60,8 +60,19 @@ static void finish_job_fn(void *arg)
          * (the disk's sync was 0.3 ms of a trivial run's 2.9 ms); or, while
          * the database does not take it, journaled (durably) and replayed
          * later. Kept nowhere, the answer carries no run_id and says so. */
+        char *limits = NULL;
+        if (res->has_limits) {
+            json_t *lj = json_pack("{s:i, s:i, s:i, s:I}", "timeout_s", res->lim_timeout_s,
+                                   "memory_mb", res->lim_memory_mb, "max_ai_calls",
+                                   res->lim_max_ai_calls, "max_output_bytes",
+                                   (json_int_t)res->lim_max_output_bytes);
+            limits = lj ? json_dumps(lj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            json_decref(lj);
+        }
+        rec.limits_json = limits;
         int journaled = 0;
         int rc = wf_store_run_keep(rs->store, &rec, &journaled);
+        free(limits);
         if (rc < 0) {
             res->record_error = rc == WF_ENOSPC
                 ? "The run could not be recorded: the disk is full. It is not in the run history."

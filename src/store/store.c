@@ -378,7 +378,7 @@ static void sleep_ms(int ms)
 static char *run_to_json(const wf_run_record *r)
 {
     json_t *j = json_pack("{s:s, s:s, s:i, s:b, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:i, s:I, "
-                          "s:s}",
+                          "s:s, s:s?}",
                           "run_id", r->run_id, "plugin", r->plugin, "version", r->version,
                           "success", r->success, "output", r->output ? r->output : "",
                           "stdout", r->stdout_text ? r->stdout_text : "",
@@ -386,7 +386,8 @@ static char *run_to_json(const wf_run_record *r)
                           "result_json", r->result_json, "logs", r->logs ? r->logs : "",
                           "input_data", r->input_data ? r->input_data : "",
                           "ai_calls", r->ai_calls, "duration_ms", (json_int_t)r->duration_ms,
-                          "started_at", r->started_at ? r->started_at : "");
+                          "started_at", r->started_at ? r->started_at : "",
+                          "limits", r->limits_json);
     char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return t;
@@ -413,10 +414,10 @@ static int run_from_json(const char *text, wf_run_record *out)
     }
     static const char *const keys[] = {"run_id", "plugin", "output", "stdout", "error",
                                        "error_type", "result_json", "logs", "input_data",
-                                       "started_at"};
+                                       "started_at", "limits"};
     char **dsts[] = {&out->run_id, &out->plugin, &out->output, &out->stdout_text, &out->error,
                      &out->error_type, &out->result_json, &out->logs, &out->input_data,
-                     &out->started_at};
+                     &out->started_at, &out->limits_json};
     int rc = 0;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0] && rc == 0; i++)
         rc = dup_field(o, keys[i], dsts[i]);

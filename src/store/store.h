@@ -65,6 +65,8 @@ typedef struct wf_run_record {
     int ai_calls;
     int64_t duration_ms;
     char *started_at;
+    char *limits_json;   /* the run's own limits as JSON text (ours: POST
+                            /api/runs "limits"), or NULL */
 } wf_run_record;
 
 /* Open (and create or migrate) the store the configuration names. On error

@@ -56,8 +56,8 @@ static const char *const pg_sql[PG_NSTMT] = {
                         " ORDER BY p.revision DESC LIMIT $1 OFFSET $2",
     [PG_PUT_RUN] = "INSERT INTO runs (run_id, plugin, version, success, output, error, "
                    "error_type, result_json, logs, input_data, ai_calls, duration_ms, "
-                   "started_at, stdout) "
-                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                   "started_at, stdout, limits) "
+                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     [PG_GET_RUN] = "SELECT " PG_RUN_COLS " FROM runs WHERE run_id = $1",
     [PG_LIST_RUNS] = "SELECT " PG_RUN_SUMMARY_COLS " FROM runs "
                      "ORDER BY started_at DESC, seq DESC LIMIT $1 OFFSET $2",
@@ -71,6 +71,7 @@ static const char *const pg_sql[PG_NSTMT] = {
 static const char *const pg_migrations[] = {
     WF_STORE_SCHEMA_V1("TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
     WF_STORE_SCHEMA_V2,
+    WF_STORE_SCHEMA_V3,
 };
 
 /* Any constant: serialises schema migrations of servers starting together. */
@@ -745,9 +746,9 @@ static int op_run_put(pg_conn *c, void *arg)
     const char *p[] = {rec->run_id, rec->plugin, version, rec->success ? "true" : "false",
                        rec->output, rec->error, rec->error_type, rec->result_json, rec->logs,
                        rec->input_data, ai_calls, duration, rec->started_at,
-                       rec->stdout_text};
+                       rec->stdout_text, rec->limits_json};
     PGresult *r;
-    int rc = pg_run(c, PG_PUT_RUN, 14, p, &r);
+    int rc = pg_run(c, PG_PUT_RUN, 15, p, &r);
     PQclear(r);
     /* A retry after a lost connection that finds the id already there
      * means the first try committed. */

@@ -51,7 +51,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_LIST_PLUGINS] = "SELECT " SQ_PLUGIN_COLS SQ_PLUGIN_FROM
                         " ORDER BY p.revision DESC LIMIT ?1 OFFSET ?2",
     [SQ_PUT_RUN] = "INSERT INTO runs (" SQ_RUN_COLS ") "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [SQ_GET_RUN] = "SELECT " SQ_RUN_COLS " FROM runs WHERE run_id = ?1",
     [SQ_LIST_RUNS] = "SELECT " SQ_RUN_SUMMARY_COLS " FROM runs "
                      "ORDER BY started_at DESC, seq DESC LIMIT ?1 OFFSET ?2",
@@ -67,6 +67,7 @@ static const char *const sq_migrations[] = {
     /* TEXT timestamps in one fixed-width UTC form sort as times do */
     WF_STORE_SCHEMA_V1("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"),
     WF_STORE_SCHEMA_V2,
+    WF_STORE_SCHEMA_V3,
 };
 
 typedef struct sq_conn {
@@ -589,6 +590,7 @@ static int sq_run_put(wf_store *st, const wf_run_record *r, int durable)
         if (!rc) rc = sq_error(sqlite3_bind_int64(q, 12, r->duration_ms));
         if (!rc) rc = sq_bind_text(q, 13, r->started_at);
         if (!rc) rc = sq_bind_text(q, 14, r->stdout_text);
+        if (!rc) rc = sq_bind_text(q, 15, r->limits_json);
         if (!rc) rc = sq_error(sqlite3_step(q));
         sq_stmt_done(q);
     }

@@ -264,6 +264,7 @@ int wf_store_run_from_row(wf_store_col_fn get, void *row, wf_run_record *out)
     if (!rc) rc = wf_store_parse_i64(get(row, 11), &out->duration_ms);
     if (!rc) rc = copy_col(get(row, 12), 1, &out->started_at);
     if (!rc) rc = copy_col(get(row, 13), 1, &out->stdout_text);
+    if (!rc) rc = copy_col(get(row, 14), 0, &out->limits_json);
     if (rc)
         wf_run_record_clear(out);
     return rc;
@@ -317,6 +318,7 @@ void wf_run_record_clear(wf_run_record *r)
     free(r->plugin);
     free(r->output);
     free(r->stdout_text);
+    free(r->limits_json);
     free(r->error);
     free(r->error_type);
     free(r->result_json);

@@ -118,6 +118,10 @@ struct wf_store {
     "ALTER TABLE runs ADD COLUMN stdout TEXT NOT NULL DEFAULT '';" \
     "UPDATE runs SET stdout = output;"
 
+/* Schema version 3: the limits a run given its own ran under (POST
+ * /api/runs "limits"), as JSON text; NULL for a run under the server's. */
+#define WF_STORE_SCHEMA_V3 "ALTER TABLE runs ADD COLUMN limits TEXT;"
+
 /* SQL both back ends send as it is, and the select lists of the row readers
  * below (in their column order). TS(col) reads a timestamp column as the
  * store's text form: the column itself where it is stored as that text. */
@@ -131,7 +135,7 @@ struct wf_store {
     " FROM plugins p JOIN plugin_versions v ON v.name = p.name AND v.version = p.version"
 #define WF_STORE_SQL_RUN_COLS(TS) \
     "run_id, plugin, version, success, output, error, error_type, result_json, logs, " \
-    "input_data, ai_calls, duration_ms, " TS("started_at") ", stdout"
+    "input_data, ai_calls, duration_ms, " TS("started_at") ", stdout, limits"
 
 /* A run list's select list: the run row's columns in the same order, with
  * the large ones (output, error, result_json, logs, input_data, stdout) left out
@@ -139,7 +143,7 @@ struct wf_store {
  * never carries megabytes of output. */
 #define WF_STORE_SQL_RUN_SUMMARY_COLS(TS) \
     "run_id, plugin, version, success, '', NULL, error_type, NULL, '', '', " \
-    "ai_calls, duration_ms, " TS("started_at") ", ''"
+    "ai_calls, duration_ms, " TS("started_at") ", '', NULL"
 /* Run history pruning, a batch at a time (short write transactions, so
  * run records keep landing while a large history is cut): ?1/$1 is the
  * oldest started_at kept; ?2/$2 the number of newest rows kept. */
@@ -167,8 +171,8 @@ int wf_store_plugin_from_row(wf_store_col_fn get, void *row, int with_code, wf_p
 
 /* Column order of a run row: run_id, plugin, version, success, output,
  * error, error_type, result_json, logs, input_data, ai_calls, duration_ms,
- * started_at, stdout. */
-#define WF_STORE_RUN_COLS 14
+ * started_at, stdout, limits. */
+#define WF_STORE_RUN_COLS 15
 int wf_store_run_from_row(wf_store_col_fn get, void *row, wf_run_record *out);
 
 

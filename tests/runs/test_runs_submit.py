@@ -332,6 +332,8 @@ class RunsOwnLimits(SubmitSupport):
         self.assertEqual(r.status, 200, r)
         expected = dict(self.SERVER, **limits)
         self.assertEqual(r.json["limits"], expected, r.json)
+        # the run history keeps them
+        self.assertEqual(self.view(r.json["run_id"])["limits"], expected)
         return r.json
 
     def test_timeout(self):
@@ -348,6 +350,7 @@ class RunsOwnLimits(SubmitSupport):
         r = self.submit(self.upload("print('x' * 5000)\n"), wait=True)
         self.assertEqual(r.json["stdout"], "x" * 5000 + "\n")
         self.assertNotIn("limits", r.json)
+        self.assertNotIn("limits", self.view(r.json["run_id"]))
 
     def test_ai_calls(self):
         code = ("from platform_sdk import call_ai\n"

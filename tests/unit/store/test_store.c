@@ -752,7 +752,8 @@ static void test_reopen_migration(void **state)
 
 /* A database of schema version 1 (before runs had a stdout column), with a
  * run in it, is upgraded in place: the run's stdout is its output as it was
- * recorded, and new runs keep both. */
+ * recorded, and new runs keep both; since version 3 a run's own limits too
+ * (none for the old run). */
 static void test_upgrade_from_v1(void **state)
 {
     wf_store_close(*state);
@@ -773,11 +774,12 @@ static void test_upgrade_from_v1(void **state)
 
     wf_store *st = open_store();
     *state = st;
-    assert_int_equal(raw_int("SELECT MAX(version) FROM schema_version"), 2);
+    assert_int_equal(raw_int("SELECT MAX(version) FROM schema_version"), 3);
     wf_run_record got;
     assert_int_equal(wf_store_run_get(st, "00000000-0000-4000-8000-000000000001", &got), 0);
     assert_string_equal(got.output, "old out\n");
     assert_string_equal(got.stdout_text, "old out\n");
+    assert_null(got.limits_json);
     wf_run_record_clear(&got);
 
     wf_run_record r;
@@ -785,9 +787,11 @@ static void test_upgrade_from_v1(void **state)
     make_run(&r, id, "new", NULL);
     r.output = "shaped";
     r.stdout_text = "  shaped  \n\xff";
+    r.limits_json = "{\"timeout_s\":5}";
     assert_int_equal(wf_store_run_put(st, &r), 0);
     assert_int_equal(wf_store_run_get(st, id, &got), 0);
     assert_string_equal(got.output, "shaped");
+    assert_string_equal(got.limits_json, "{\"timeout_s\":5}");
     assert_string_equal(got.stdout_text, "  shaped  \n\xef\xbf\xbd");
     wf_run_record_clear(&got);
     make_run(&r, id, "new", NULL); /* no stdout_text: stored as "" */
