@@ -3,7 +3,7 @@
 #
 # Builds a minimal Debian 12 root with mmdebstrap (its apt sources in the one-line format
 # /etc/apt/sources.list, as debootstrap writes them), copies a clean clone of HEAD into it and,
-# inside it (chroot in new mount and PID namespaces, with /proc, /dev and a tmpfs /tmp), runs the
+# inside it (pivot_root in new mount and PID namespaces, with /proc, /dev and a tmpfs /tmp), runs the
 # README's first command, `make run`, with empty engine caches until /health answers; then stops
 # it. Prints how long each step took. Needs root (mmdebstrap, mounts, chroot).
 #
@@ -109,11 +109,17 @@ done_step "certificates, npm settings"
 mkdir -p "$root/var/cache/apt/archives"
 # in_root CMD: runs CMD (a shell command) in the clone inside the root, in the background; $pid.
 in_root() {
-    local inner='mount -t proc proc "$R/proc" && mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" &&
-       mount --rbind /dev "$R/dev" && mount --bind "$DEBS" "$R/var/cache/apt/archives" &&
-       exec chroot "$R" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+    # pivot_root, not chroot: in a chroot the kernel refuses new user namespaces and "/" is no
+    # mount point, so the native sandbox could not confine its runs there and the hostile suites
+    # (rightly) failed. The root becomes its own mount and the namespace's "/"; the machine's
+    # file system is unmounted from under it.
+    local inner='mount --bind "$R" "$R" && mount -t proc proc "$R/proc" &&
+       mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" && mount --rbind /dev "$R/dev" &&
+       mount --bind "$DEBS" "$R/var/cache/apt/archives" &&
+       cd "$R" && mkdir -p .old-root && pivot_root . .old-root &&
+       exec /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
             PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PORT=0 $ENVS \
-            sh -c "cd /root/wasmforge && exec $CMD"'
+            sh -c "umount -l /.old-root && rmdir /.old-root && cd /root/wasmforge && exec $CMD"'
     R=$root DEBS=$debs CMD=$1 ENVS=${2:-} unshare --mount --propagation private --pid --kill-child -- \
         sh -c "$inner" </dev/null >"$3" 2>&1 &
     pid=$!

@@ -31,7 +31,8 @@ const wasi = new WASI({
 let code = 1;
 try {
   const module = await WebAssembly.compile(await readFile(modulePath));
-  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+  // wasi.getImportObject() is Node 20's; Debian 12's Node 18 has only wasiImport.
+  const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
   code = wasi.start(instance);
 } finally {
   await rm(scratch, { recursive: true, force: true });
