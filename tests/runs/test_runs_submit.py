@@ -57,8 +57,10 @@ class SubmitSupport(HttpRunsCase):
         self.assertEqual(self.server.upload(name, code).status, 200)
         return name
 
-    def running(self, run_id, stdout="started"):
-        """Wait until the run runs and its output so far holds `stdout`."""
+    def running(self, run_id, stdout="started\n"):
+        """Wait until the run runs and its output so far holds `stdout`
+        (whole lines: print() may write the text and its newline apart, and
+        a cancel between the two leaves the record without the newline)."""
         v = wait_for(lambda: (lambda v: v if v.get("state") == "running" and
                               stdout in v.get("stdout", "") else None)(self.view(run_id)), WAIT)
         self.assertTrue(v, self.view(run_id))
@@ -221,7 +223,7 @@ class RunsCancelAiCall(SubmitSupport):
         name = self.upload(ASKS)
         before = self.outcome_count("cancelled")
         run_id = self.submitted(name)
-        self.running(run_id, "asking")
+        self.running(run_id, "asking\n")
         self.assertTrue(wait_for(lambda: self.double.requests("/api/generate"), WAIT),
                         self.view(run_id))
         t0 = time.monotonic()
